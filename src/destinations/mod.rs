@@ -1,0 +1,3 @@
+//! HTTP clients, request building and outcome classification.
+//!
+//! TODO: filled in with dispatch.
