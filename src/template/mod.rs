@@ -8,8 +8,10 @@
 //!
 //! This module performs no I/O and knows nothing of events or HTTP.
 
+pub mod date;
 mod error;
 pub mod number;
+pub mod text;
 pub mod value;
 
 pub use error::{ErrorKind, TemplateError};

@@ -1,0 +1,1 @@
+//! Date-time values and their formatting and parsing as FreeMarker does it (en_US, UTC).

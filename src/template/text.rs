@@ -1,0 +1,1 @@
+//! String functions with FreeMarker's exact semantics: escapes, case mapping, UTF-16 indexes.
