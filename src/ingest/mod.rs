@@ -1,3 +1,4 @@
 //! The ingest HTTP server: Amplitude's HTTP V2 and Batch APIs and `GET /health`.
-//!
-//! TODO: filled in with the server.
+
+pub mod amplitude;
+pub mod normalize;
