@@ -61,21 +61,7 @@ pub enum DecodeError {
 impl Event {
     /// Encodes the event for the outbox.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(256);
-        self.encode_into(&mut out);
-        out
-    }
-
-    /// Appends the encoded event to `out`, which lets a caller reuse one buffer.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let stored = Stored {
-            version: FORMAT_VERSION,
-            source: Cow::Borrowed(&self.source),
-            input: Cow::Borrowed(&self.input),
-        };
-        // rmp-serde fails only when the writer fails or a type has no MessagePack form; a Vec
-        // never fails and every `Value` variant has one.
-        rmp_serde::encode::write(out, &stored).expect("encoding a value to a Vec cannot fail");
+        encode_parts(&self.source, &self.input)
     }
 
     /// Decodes an event that [`Event::encode`] wrote.
@@ -90,6 +76,21 @@ impl Event {
         }
         Ok(Event { source: stored.source.into_owned(), input })
     }
+}
+
+/// Encodes an event from its parts, exactly as [`Event::encode`] does, without building an
+/// [`Event`] first.
+pub fn encode_parts(source: &str, input: &Value) -> Vec<u8> {
+    let stored = Stored {
+        version: FORMAT_VERSION,
+        source: Cow::Borrowed(source),
+        input: Cow::Borrowed(input),
+    };
+    let mut out = Vec::with_capacity(256);
+    // rmp-serde fails only when the writer fails or a type has no MessagePack form. Writing to
+    // a Vec cannot fail, and every `Value` variant has a form.
+    rmp_serde::encode::write(&mut out, &stored).expect("encoding a value to a Vec cannot fail");
+    out
 }
 
 /// Formats microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC.

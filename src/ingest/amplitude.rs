@@ -421,9 +421,9 @@ mod tests {
 
     #[test]
     fn too_many_events_stops_parsing() {
-        let body = format!(r#"{{"api_key":"k","events":[{}]}}"#, vec!["{}"; 11].join(","));
+        let body = format!(r#"{{"api_key":"k","events":[{}]}}"#, ["{}"; 11].join(","));
         assert!(matches!(parse(body.as_bytes(), 10), Err(ParseError::TooManyEvents { max: 10 })));
-        let body = format!(r#"{{"api_key":"k","events":[{}]}}"#, vec!["{}"; 10].join(","));
+        let body = format!(r#"{{"api_key":"k","events":[{}]}}"#, ["{}"; 10].join(","));
         assert!(parse(body.as_bytes(), 10).is_ok());
     }
 

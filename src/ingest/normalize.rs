@@ -426,9 +426,12 @@ pub fn parse_iso8601_micros(text: &str) -> Option<i64> {
     let hour = digits(11..13)?;
     let minute = digits(14..16)?;
     let second = digits(17..19)?;
-    if !(expect(4, b"-") && expect(7, b"-") && expect(10, b"Tt ") && expect(13, b":"))
-        || !expect(16, b":")
-    {
+    let separators_ok = expect(4, b"-")
+        && expect(7, b"-")
+        && expect(10, b"Tt ")
+        && expect(13, b":")
+        && expect(16, b":");
+    if !separators_ok {
         return None;
     }
     if !(1..=12).contains(&month)
