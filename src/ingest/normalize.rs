@@ -10,10 +10,11 @@
 //!   the names Amplitude reserves (`[Amplitude] Start Session`, `[Amplitude] End Session`,
 //!   `[Amplitude] Revenue`, `[Amplitude] Revenue (Verified)`, `[Amplitude] Revenue
 //!   (Unverified)`, `[Amplitude] Merged User`).
-//! - `user_id` or `device_id` is required. Each must be a string of at most 1,024 characters and
-//!   at least `options.min_id_length` characters (5 by default). An id that is too short is
-//!   dropped from the event, as Amplitude does, and the event is rejected only when no id
-//!   remains. The ids Amplitude lists as invalid (`anonymous`, `nil`, `none`, `null`, `n/a`,
+//! - `user_id` or `device_id` is required, except on `$groupidentify` events, which update a
+//!   group rather than a user; the official SDKs send them without ids (the Python SDK's own
+//!   check exempts them). Each id must be a string of at most 1,024 characters and at least
+//!   `options.min_id_length` characters (5 by default). An id that is too short is dropped from
+//!   the event, as Amplitude does, and the event is rejected only when no id remains. The ids Amplitude lists as invalid (`anonymous`, `nil`, `none`, `null`, `n/a`,
 //!   `na`, `undefined`, `unknown`, `""`, `00000000-0000-0000-0000-000000000000`, `{}`, `lmy47d`,
 //!   `0`, `-1`, and the empty string) reject the event, compared without regard to ASCII case.
 //! - `time`, when sent and not null, is an integer number of milliseconds since the Unix epoch,
@@ -99,6 +100,9 @@ const INVALID_IDS: [&str; 15] = [
     "0",
     "-1",
 ];
+
+/// The event type of a group property update, which needs no user or device id.
+const GROUP_IDENTIFY: &str = "$groupidentify";
 
 /// Keys that the server sets on every event, replacing a client's value under the same key.
 const SERVER_KEYS: [&str; 5] =
@@ -224,6 +228,7 @@ fn normalize_event(
     let mut has_id = false;
     let mut short_ids: Vec<&'static str> = Vec::new();
     let mut has_event_type = false;
+    let mut is_group_identify = false;
     let mut invalid_event_type = false;
     let mut time_ms = None;
 
@@ -249,6 +254,7 @@ fn normalize_event(
                 Value::Null => None,
                 Value::String(name) if is_valid_event_type(name) => {
                     has_event_type = true;
+                    is_group_identify = name == GROUP_IDENTIFY;
                     out.insert(key, value);
                     None
                 }
@@ -319,7 +325,7 @@ fn normalize_event(
         EventProblems::add(&mut problems.missing, "event_type", index);
         valid = false;
     }
-    if !has_id {
+    if !has_id && !is_group_identify {
         if short_ids.is_empty() {
             EventProblems::add(&mut problems.missing, "device_id", index);
             EventProblems::add(&mut problems.missing, "user_id", index);
@@ -632,6 +638,17 @@ mod tests {
         assert!(normalize_one(r#"{"event_type":"a","user_id":"ééééé"}"#).is_ok());
         let problems = problems_of(r#"{"event_type":"a","user_id":"éééé"}"#);
         assert_eq!(problems.invalid_id_lengths, indexes(&[("user_id", &[0])]));
+    }
+
+    #[test]
+    fn group_identify_needs_no_id() {
+        let event =
+            normalize_one(r#"{"event_type":"$groupidentify","groups":{"org":"acme"}}"#).unwrap();
+        assert!(!event.contains_key("user_id"));
+        let event = normalize_one(r#"{"event_type":"$groupidentify","user_id":"ab"}"#).unwrap();
+        assert!(!event.contains_key("user_id"), "a short id is still dropped");
+        let problems = problems_of(r#"{"event_type":"$identify"}"#);
+        assert_eq!(problems.missing, indexes(&[("device_id", &[0]), ("user_id", &[0])]));
     }
 
     #[test]

@@ -231,11 +231,10 @@ async fn ingest(
         Err(reply) => return reject(reply, peer_ip),
     };
 
+    // With no destination configured the outbox stores nothing and resolves at once.
     let count = prepared.len();
-    if !state.destinations.is_empty() {
-        if let Err(error) = state.outbox.append(prepared).await {
-            return append_failed(&error, state, count);
-        }
+    if let Err(error) = state.outbox.append(prepared).await {
+        return append_failed(&error, state, count);
     }
     debug!(peer = %peer_ip, events = count, bytes = body.len(), "events accepted");
     Reply::success(count, body.len(), received_ms)
@@ -440,9 +439,16 @@ fn append_failed(error: &AppendError, state: &StateInner, count: usize) -> Reply
             warn!(events = count, %error, "appending events failed");
             format!("sluice is shutting down; retry after {retry_after} seconds")
         }
-        AppendError::Storage(_) => {
+        AppendError::Storage(_) | AppendError::UnknownDestination(_) => {
             error!(events = count, %error, "appending events failed");
             format!("storing the events failed inside sluice; retry after {retry_after} seconds")
+        }
+        AppendError::TooManyEvents { .. } | AppendError::TooLarge { .. } => {
+            // Reachable only when the configured limits exceed what one append can store.
+            warn!(events = count, %error, "appending events failed");
+            return Reply::payload_too_large(&format!(
+                "the outbox cannot store this many events at once ({error}); split the events into smaller requests"
+            ));
         }
     };
     Reply::unavailable(&detail, retry_after)
