@@ -191,19 +191,19 @@ pub fn normalize_events(
 
 /// The outcome of checking one id field.
 enum IdCheck {
-    Valid(Value),
+    Valid,
     TooShort,
     Invalid,
     Absent,
 }
 
-fn check_id(value: Value, min_length: usize) -> IdCheck {
+fn check_id(value: &Value, min_length: usize) -> IdCheck {
     let id = match value {
         Value::Null => return IdCheck::Absent,
         Value::String(id) => id,
         _ => return IdCheck::Invalid,
     };
-    if INVALID_IDS.iter().any(|invalid| invalid.eq_ignore_ascii_case(&id)) {
+    if INVALID_IDS.iter().any(|invalid| invalid.eq_ignore_ascii_case(id)) {
         return IdCheck::Invalid;
     }
     let chars = id.chars().count();
@@ -212,18 +212,30 @@ fn check_id(value: Value, min_length: usize) -> IdCheck {
     } else if chars < min_length {
         IdCheck::TooShort
     } else {
-        IdCheck::Valid(Value::String(id))
+        IdCheck::Valid
     }
 }
 
-/// Validates and normalizes one event; records its problems and returns `None` when invalid.
+/// What normalization does with one key of an event.
+enum KeyAction {
+    Keep,
+    Remove,
+    Rename(&'static str),
+    Invalid(&'static str),
+}
+
+/// Validates and normalizes one event in place; records its problems and returns `None` when
+/// invalid.
+///
+/// The event's map is edited where it stands (keys renamed at their index, a few removed,
+/// server keys appended) rather than copied into a new map, because rebuilding the hash table
+/// for every event costs more than the rest of normalization.
 fn normalize_event(
-    fields: Map,
+    mut fields: Map,
     index: usize,
     context: &RequestContext,
     problems: &mut EventProblems,
 ) -> Option<Map> {
-    let mut out = Map::with_capacity(fields.len() + SERVER_KEYS.len() + 1);
     let mut valid = true;
     let mut has_id = false;
     let mut short_ids: Vec<&'static str> = Vec::new();
@@ -232,92 +244,99 @@ fn normalize_event(
     let mut invalid_event_type = false;
     let mut time_ms = None;
 
-    for (key, mut value) in fields {
-        let invalid_field = match key.as_str() {
+    let mut position = 0;
+    while let Some((key, value)) = fields.get_index_mut(position) {
+        let action = match key.as_str() {
             "user_id" | "device_id" => {
                 let field = if key == "user_id" { "user_id" } else { "device_id" };
                 match check_id(value, context.min_id_length) {
-                    IdCheck::Valid(id) => {
+                    IdCheck::Valid => {
                         has_id = true;
-                        out.insert(key, id);
-                        None
+                        KeyAction::Keep
                     }
                     IdCheck::TooShort => {
                         short_ids.push(field);
-                        None
+                        KeyAction::Remove
                     }
-                    IdCheck::Absent => None,
-                    IdCheck::Invalid => Some(field),
+                    IdCheck::Absent => KeyAction::Remove,
+                    IdCheck::Invalid => KeyAction::Invalid(field),
                 }
             }
-            "event_type" => match &value {
-                Value::Null => None,
+            "event_type" => match value {
+                Value::Null => KeyAction::Remove,
                 Value::String(name) if is_valid_event_type(name) => {
                     has_event_type = true;
                     is_group_identify = name == GROUP_IDENTIFY;
-                    out.insert(key, value);
-                    None
+                    KeyAction::Keep
                 }
-                _ => Some("event_type"),
+                _ => {
+                    invalid_event_type = true;
+                    KeyAction::Invalid("event_type")
+                }
             },
-            "time" => match parse_time(&value) {
-                TimeCheck::Absent => None,
+            "time" => match parse_time(value) {
+                TimeCheck::Absent => KeyAction::Remove,
                 TimeCheck::Valid(ms) => {
                     time_ms = Some(ms);
-                    out.insert(key, Value::Number(Number::from(ms)));
-                    None
+                    *value = Value::Number(Number::from(ms));
+                    KeyAction::Keep
                 }
-                TimeCheck::Invalid => Some("time"),
+                TimeCheck::Invalid => KeyAction::Invalid("time"),
             },
-            "insert_id" => match &value {
-                Value::String(id) if id.chars().count() > MAX_STRING_CHARS => Some("insert_id"),
-                _ => {
-                    out.insert("$insert_id".to_owned(), value);
-                    None
+            "insert_id" => match value {
+                Value::String(id) if id.chars().count() > MAX_STRING_CHARS => {
+                    KeyAction::Invalid("insert_id")
                 }
+                _ => KeyAction::Rename("$insert_id"),
             },
             "ip" => {
-                if let (Value::String(ip), Some(remote)) = (&value, context.remote_ip) {
+                if let (Value::String(ip), Some(remote)) = (&*value, context.remote_ip) {
                     if ip == "$remote" {
-                        value = Value::String(remote.to_string());
+                        *value = Value::String(remote.to_string());
                     }
                 }
-                truncate_strings(&mut value);
-                out.insert("ip_address".to_owned(), value);
-                None
+                truncate_strings(value);
+                KeyAction::Rename("ip_address")
             }
-            "carrier" | "app_version" => {
-                let renamed = if key == "carrier" { "device_carrier" } else { "version_name" };
-                truncate_strings(&mut value);
-                out.insert(renamed.to_owned(), value);
-                None
+            "carrier" => {
+                truncate_strings(value);
+                KeyAction::Rename("device_carrier")
+            }
+            "app_version" => {
+                truncate_strings(value);
+                KeyAction::Rename("version_name")
             }
             "event_properties" | "user_properties" | "group_properties" | "groups" => {
-                let field = property_field_name(&key);
-                match &value {
+                let field = property_field_name(key);
+                match value {
                     Value::Hash(_) | Value::Null => {
-                        let depth = truncate_strings(&mut value);
+                        let depth = truncate_strings(value);
                         if depth > MAX_PROPERTY_DEPTH && field != "groups" {
-                            Some(field)
+                            KeyAction::Invalid(field)
                         } else {
-                            out.insert(key, value);
-                            None
+                            KeyAction::Keep
                         }
                     }
-                    _ => Some(field),
+                    _ => KeyAction::Invalid(field),
                 }
             }
-            name if SERVER_KEYS.contains(&name) => None,
+            name if SERVER_KEYS.contains(&name) => KeyAction::Remove,
             _ => {
-                truncate_strings(&mut value);
-                out.insert(key, value);
-                None
+                truncate_strings(value);
+                KeyAction::Keep
             }
         };
-        if let Some(field) = invalid_field {
-            EventProblems::add(&mut problems.invalid, field, index);
-            invalid_event_type |= field == "event_type";
-            valid = false;
+        match action {
+            KeyAction::Keep => position += 1,
+            KeyAction::Remove => {
+                fields.shift_remove_index(position);
+            }
+            KeyAction::Rename(new_key) => position = rename_at(&mut fields, position, new_key),
+            KeyAction::Invalid(field) => {
+                EventProblems::add(&mut problems.invalid, field, index);
+                valid = false;
+                position += 1;
+            }
         }
     }
 
@@ -342,18 +361,44 @@ fn normalize_event(
     let time_ms = match time_ms {
         Some(ms) => ms,
         None => {
-            out.insert("time".to_owned(), Value::Number(Number::from(context.received_ms)));
+            fields.insert("time".to_owned(), Value::Number(Number::from(context.received_ms)));
             context.received_ms
         }
     };
-    out.insert("event_time".to_owned(), Value::String(format_ms(time_ms)));
-    out.insert("server_received_time".to_owned(), Value::String(context.received_text.clone()));
-    out.insert("server_upload_time".to_owned(), Value::String(context.received_text.clone()));
+    fields.insert("event_time".to_owned(), Value::String(format_ms(time_ms)));
+    fields.insert("server_received_time".to_owned(), Value::String(context.received_text.clone()));
+    fields.insert("server_upload_time".to_owned(), Value::String(context.received_text.clone()));
     if let Some(text) = &context.client_upload_time {
-        out.insert("client_upload_time".to_owned(), Value::String(text.clone()));
+        fields.insert("client_upload_time".to_owned(), Value::String(text.clone()));
     }
-    out.insert("uuid".to_owned(), Value::String(uuid::Uuid::new_v4().to_string()));
-    Some(out)
+    fields.insert("uuid".to_owned(), Value::String(uuid::Uuid::new_v4().to_string()));
+    Some(fields)
+}
+
+/// Renames the key at `position` to `new_key` and returns the position of the next key to
+/// look at.
+///
+/// When the event already holds `new_key` elsewhere, the later of the two values wins and takes
+/// the earlier position; the other entry is removed.
+fn rename_at(fields: &mut Map, position: usize, new_key: &'static str) -> usize {
+    let Err((existing, _)) = fields.replace_index(position, new_key.to_owned()) else {
+        return position + 1;
+    };
+    if existing < position {
+        // The entry at `position` is the later one: its value moves to the earlier entry.
+        if let Some((_, value)) = fields.shift_remove_index(position) {
+            fields[existing] = value;
+        }
+        position
+    } else {
+        // The entry at `existing` is the later one and has not been looked at yet.
+        if let Some((_, mut value)) = fields.shift_remove_index(existing) {
+            truncate_strings(&mut value);
+            fields[position] = value;
+        }
+        let _ = fields.replace_index(position, new_key.to_owned());
+        position + 1
+    }
 }
 
 fn property_field_name(key: &str) -> &'static str {
@@ -607,6 +652,26 @@ mod tests {
         .unwrap();
         assert_ne!(event["uuid"], Value::from("mine"));
         assert_eq!(event.keys().next().map(String::as_str), Some("event_type"));
+    }
+
+    #[test]
+    fn renamed_key_conflicts_keep_later_value() {
+        let event = normalize_one(
+            r#"{"ip_address":"1.1.1.1","event_type":"a","ip":"2.2.2.2","user_id":"user-1"}"#,
+        )
+        .unwrap();
+        assert_eq!(event["ip_address"], Value::from("2.2.2.2"));
+        assert_eq!(event.get_index_of("ip_address"), Some(0));
+        assert!(!event.contains_key("ip"));
+
+        let event = normalize_one(
+            r#"{"insert_id":"first","event_type":"a","$insert_id":"second","user_id":"user-1"}"#,
+        )
+        .unwrap();
+        assert_eq!(event["$insert_id"], Value::from("second"));
+        assert_eq!(event.get_index_of("$insert_id"), Some(0));
+        assert_eq!(event.get_index_of("event_type"), Some(1));
+        assert!(!event.contains_key("insert_id"));
     }
 
     #[test]

@@ -343,8 +343,14 @@ fn prepare(
             );
             return Err(Reply::payload_too_large(&detail));
         }
+        Err(ParseError::Utf8(error)) => {
+            let detail = format!(
+                "the request body is not valid UTF-8 ({error}); send JSON encoded as UTF-8"
+            );
+            return Err(Reply::invalid_json(&detail));
+        }
         Err(ParseError::Json(error)) => {
-            return Err(Reply::invalid_json(&describe_json_error(&error, body)));
+            return Err(Reply::invalid_json(&describe_json_error(&error)));
         }
     };
 
@@ -376,13 +382,13 @@ fn prepare(
     let normalized = normalize::normalize_events(events, &context)
         .map_err(|problems| Reply::invalid_events(&problems))?;
 
+    // An encoded event is about as long as its JSON plus the keys the server adds.
+    let capacity = body.len() / normalized.len().max(1) + 256;
     let mut prepared = Vec::with_capacity(normalized.len());
     for fields in normalized {
-        let input = Value::Hash(fields);
-        prepared.push(NewEvent {
-            body: event::encode_parts(&source.name, &input),
-            destinations: state.destinations.clone(),
-        });
+        let mut encoded = Vec::with_capacity(capacity);
+        event::encode_parts_into(&source.name, &Value::Hash(fields), &mut encoded);
+        prepared.push(NewEvent { body: encoded, destinations: state.destinations.clone() });
     }
     Ok(prepared)
 }
@@ -396,11 +402,8 @@ fn missing(field: &str, problem: &str) -> Reply {
     Reply::missing_field(field, &format!("{field} {problem}; {fix}"))
 }
 
-/// Explains a parse failure: invalid UTF-8, nesting too deep, or invalid JSON.
-fn describe_json_error(error: &serde_json::Error, body: &[u8]) -> String {
-    if let Err(utf8) = std::str::from_utf8(body) {
-        return format!("the request body is not valid UTF-8 ({utf8}); send JSON encoded as UTF-8");
-    }
+/// Explains a JSON parse failure: nesting too deep, or invalid JSON.
+fn describe_json_error(error: &serde_json::Error) -> String {
     if error.to_string().starts_with("recursion limit exceeded") {
         return format!(
             "the request body nests deeper than 128 levels at line {} column {}; flatten the properties",
