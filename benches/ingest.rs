@@ -12,7 +12,7 @@ use sluice::ingest::amplitude::{self, Field};
 use sluice::ingest::normalize::{RequestContext, normalize_events};
 use sluice::template::Value;
 
-/// An event shaped like the Python SDK sample: ids, properties, a user property update.
+/// Builds an event shaped like the Python SDK sample: ids, properties, user properties.
 fn sample_event(index: usize) -> String {
     format!(
         r#"{{"user_id":"user-{index:06}@example.test","device_id":"device-aaaa-{index:06}","event_type":"Song Played","time":1796396670655,"insert_id":"7f0c3e1a-0000-4000-8000-{index:012}","ip":"127.0.0.1","platform":"Web","session_id":1700000000000,"library":"amplitude-python/1.3.0","event_properties":{{"title":"Live at the Roundhouse","duration_ms":215000,"rating":4.5,"explicit":false,"tags":["rock","live"]}},"user_properties":{{"plan":"premium","age":34}}}}"#

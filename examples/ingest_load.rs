@@ -1,7 +1,7 @@
 //! A bounded load test of the ingest server over loopback.
 //!
 //! By default it starts the real server on 127.0.0.1 with a real outbox (fsynced group
-//! commits) in a temporary directory, then keeps `--connections` keep-alive connections busy
+//! commits) in a temporary directory. It then keeps `--connections` keep-alive connections busy
 //! posting the same HTTP V2 request until `--duration` passes or `--max-requests` have been
 //! sent, and reports requests and events per second with latency percentiles. With `--target`
 //! it loads a server that is already running instead; only loopback addresses are accepted.
@@ -50,7 +50,7 @@ struct Args {
     api_key: String,
 }
 
-/// What one connection measured.
+/// Counts and latencies measured on one connection.
 #[derive(Default)]
 struct Tally {
     ok: u64,

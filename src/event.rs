@@ -95,7 +95,8 @@ pub fn encode_parts_into(source: &str, input: &Value, out: &mut Vec<u8>) {
         input: Cow::Borrowed(input),
     };
     // rmp-serde fails only when the writer fails or a type has no MessagePack form. Writing to
-    // a Vec cannot fail, and every `Value` variant has a form.
+    // a Vec cannot fail, and `Value` serializes only to nil, bool, integer, string, bytes,
+    // array and map, which all have one.
     rmp_serde::encode::write(out, &stored).expect("encoding a value to a Vec cannot fail");
 }
 

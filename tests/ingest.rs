@@ -298,7 +298,7 @@ async fn oversized_content_length_is_rejected_unread() {
     )
     .await;
     let mut connection = server.connect().await;
-    // Announce 10 MB but send only the head: the answer must come without the body.
+    // Announce 10 MB but send only the head: the response must come without the body.
     connection
         .write(b"POST /2/httpapi HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n")
         .await;
@@ -319,7 +319,7 @@ async fn oversized_chunked_body_is_rejected_while_streaming() {
     connection
         .write(b"POST /2/httpapi HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
         .await;
-    // Send 8 KiB in 1 KiB chunks and never the final chunk: the server must answer once the
+    // Send 8 KiB in 1 KiB chunks and never the final chunk: the server must respond once the
     // body passes 4 KiB, without waiting for its end.
     let chunk = format!("400\r\n{}\r\n", " ".repeat(1024));
     for _ in 0..8 {

@@ -1,5 +1,5 @@
-//! Property tests: whatever bytes or JSON a client posts, the server answers with a JSON body
-//! whose `code` is the HTTP status, stores events only with a 200, and keeps serving.
+//! Property tests: whatever bytes or JSON a client posts, the server responds with a JSON body
+//! whose `code` is the HTTP status, and stores events only with a 200.
 
 mod ingest_support;
 

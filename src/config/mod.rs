@@ -52,9 +52,9 @@ pub struct IngestLimits {
 }
 
 impl Default for IngestLimits {
-    /// Returns Amplitude's limits, 2,000 events per request on both endpoints and bodies of
-    /// 1 MiB for `/2/httpapi` and 20 MiB for `/batch` (Amplitude documents 1 MB and 20 MB, so
-    /// binary units accept every body it accepts), with a 30-second `Retry-After`.
+    /// Returns Amplitude's limits with a 30-second `Retry-After`: 2,000 events per request on
+    /// both endpoints, and bodies of 1 MiB for `/2/httpapi` and 20 MiB for `/batch`. Amplitude
+    /// documents 1 MB and 20 MB, so the binary units accept every body it accepts.
     fn default() -> IngestLimits {
         IngestLimits {
             max_body_bytes: 1 << 20,

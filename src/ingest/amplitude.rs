@@ -11,8 +11,8 @@
 //! SDK sends as an ISO 8601 string and which is copied onto every event.
 //!
 //! The body is parsed once with serde_json. Each event becomes an ordered [`Map`] of exact
-//! [`Value`]s, so nothing is lost before validation looks at it, and the number of events is
-//! checked while parsing, so an oversized `events` array is rejected before it is built whole.
+//! [`Value`]s, so validation sees every number and key as sent. The number of events is counted
+//! while parsing, so an oversized `events` array is rejected before it is built whole.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -60,14 +60,14 @@ pub struct UploadRequest<'a> {
     pub client_upload_time: Option<Cow<'a, str>>,
 }
 
-/// Why a body could not be parsed.
+/// A failure to parse a request body.
 #[derive(Debug)]
 pub enum ParseError {
     /// The body is not UTF-8.
     Utf8(std::str::Utf8Error),
     /// The body is not valid JSON, not a JSON object, or nests too deep.
     Json(serde_json::Error),
-    /// `events` holds more than the allowed number of events.
+    /// `events` contains more than the allowed number of events.
     TooManyEvents {
         /// The allowed number.
         max: usize,
@@ -138,8 +138,15 @@ impl<'de> DeserializeSeed<'de> for RequestSeed<'_> {
     type Value = UploadRequest<'de>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
+        // `deserialize_any` rather than `deserialize_map`, so that a body of another type gets
+        // an error naming its type without quoting its content, which may hold a secret.
+        deserializer.deserialize_any(self)
     }
+}
+
+/// Builds the error for a body that is valid JSON but not an object.
+fn not_an_object<E: de::Error>(kind: &str) -> E {
+    E::custom(format_args!("the body is {kind}, not a JSON object"))
 }
 
 impl<'de> Visitor<'de> for RequestSeed<'_> {
@@ -147,6 +154,34 @@ impl<'de> Visitor<'de> for RequestSeed<'_> {
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object with api_key and events")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Err(not_an_object("a boolean"))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Err(not_an_object("a number"))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Err(not_an_object("a number"))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(not_an_object("a number"))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Err(not_an_object("a string"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(not_an_object("null"))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(not_an_object("an array"))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
@@ -158,6 +193,7 @@ impl<'de> Visitor<'de> for RequestSeed<'_> {
         };
         while let Some(key) = map.next_key::<KeyStr<'de>>()? {
             match key.0.as_ref() {
+                JSON_NUMBER_TOKEN => return Err(not_an_object("a number")),
                 "api_key" => {
                     reject_duplicate(&request.api_key, "api_key")?;
                     request.api_key = map.next_value_seed(StrSeed)?;
@@ -325,7 +361,7 @@ impl<'de> Visitor<'de> for EventsSeed<'_> {
             if events.len() == self.max {
                 self.too_many.set(true);
                 return Err(de::Error::custom(format_args!(
-                    "events holds more than {} events",
+                    "events contains more than {} events",
                     self.max
                 )));
             }
@@ -380,9 +416,9 @@ impl<'de> serde::Deserialize<'de> for EventValue {
 /// Room reserved for an event's keys: the SDKs send about 10 to 20, and the server adds 5.
 const EVENT_MAP_CAPACITY: usize = 24;
 
-/// Builds a [`Value`] from serde_json as `Value`'s own `Deserialize` does, with two savings on
-/// the hot path: the key that marks an exact number is compared without allocating, and an
-/// event's map starts with room for its keys instead of growing several times.
+/// Builds a [`Value`] from serde_json as `Value`'s own `Deserialize` does, but faster on the hot
+/// path. The key that marks an exact number is compared without allocating, and an event's map
+/// starts with room for its keys instead of growing several times.
 struct ValueSeed {
     map_capacity: usize,
 }
@@ -538,6 +574,25 @@ mod tests {
     fn invalid_utf8_is_its_own_error() {
         let body = b"{\"api_key\":\"\xff\"}";
         assert!(matches!(parse(body, 10), Err(ParseError::Utf8(_))));
+    }
+
+    #[test]
+    fn non_object_error_names_type_not_content() {
+        let cases = [
+            (r#""secret-key""#, "a string"),
+            ("[1]", "an array"),
+            ("12", "a number"),
+            ("null", "null"),
+            ("true", "a boolean"),
+        ];
+        for (body, kind) in cases {
+            let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10) else {
+                panic!("{body} accepted")
+            };
+            let message = error.to_string();
+            assert!(message.contains(&format!("the body is {kind}")), "{message}");
+            assert!(!message.contains("secret"), "{message}");
+        }
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //!
 //! | route | does |
 //! | --- | --- |
-//! | `POST /2/httpapi` | Amplitude HTTP V2: at most `max_body_bytes` and `max_events_per_request` |
-//! | `POST /batch` | Amplitude Batch: at most `max_batch_body_bytes` and `max_events_per_batch_request` |
+//! | `POST /2/httpapi` | Amplitude HTTP V2, limited by `max_body_bytes`, `max_events_per_request` |
+//! | `POST /batch` | Amplitude Batch, limited by `max_batch_body_bytes`, `max_events_per_batch_request` |
 //! | `OPTIONS` on both | CORS preflight for browser SDKs; every response allows any origin |
 //! | `GET /health` | 200 while events are accepted, 503 once shutdown has begun |
 //!
@@ -20,8 +20,9 @@
 //!    (413).
 //! 3. The body is parsed once ([`amplitude`]): invalid JSON, invalid UTF-8, a body that is not
 //!    an object, or nesting deeper than 128 levels gets 400; too many events gets 413.
-//! 4. `api_key` must be a key that a configured source accepts (400 `Invalid API key`; the key
-//!    is never echoed or logged), and `events` must be a non-empty array.
+//! 4. `api_key` must be a key that a configured source accepts, or the response is 400
+//!    `Invalid API key`, which never echoes the key; no log line contains it either. `events`
+//!    must be a non-empty array.
 //! 5. Every event is validated and normalized ([`normalize`]); any invalid event rejects the
 //!    request with the failing indexes (400).
 //! 6. Each event is encoded once ([`crate::event::Event::encode`]) and appended to the outbox
@@ -67,7 +68,7 @@ pub enum IngestError {
     },
 }
 
-/// What the server needs to accept events: sources, limits, the outbox and the destinations
+/// The shared state of the ingest server: sources, limits, the outbox and the destinations
 /// every event goes to. Cheap to clone.
 #[derive(Clone)]
 pub struct IngestState {

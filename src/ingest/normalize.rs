@@ -10,13 +10,14 @@
 //!   the names Amplitude reserves (`[Amplitude] Start Session`, `[Amplitude] End Session`,
 //!   `[Amplitude] Revenue`, `[Amplitude] Revenue (Verified)`, `[Amplitude] Revenue
 //!   (Unverified)`, `[Amplitude] Merged User`).
-//! - `user_id` or `device_id` is required, except on `$groupidentify` events, which update a
-//!   group rather than a user; the official SDKs send them without ids (the Python SDK's own
+//! - `user_id` or `device_id` is required, except on `$groupidentify` events. Those update a
+//!   group rather than a user, so the official SDKs send them without ids (the Python SDK's own
 //!   check exempts them). Each id must be a string of at most 1,024 characters and at least
 //!   `options.min_id_length` characters (5 by default). An id that is too short is dropped from
-//!   the event, as Amplitude does, and the event is rejected only when no id remains. The ids Amplitude lists as invalid (`anonymous`, `nil`, `none`, `null`, `n/a`,
-//!   `na`, `undefined`, `unknown`, `""`, `00000000-0000-0000-0000-000000000000`, `{}`, `lmy47d`,
-//!   `0`, `-1`, and the empty string) reject the event, compared without regard to ASCII case.
+//!   the event, as Amplitude does, and the event is rejected only when no id remains.
+//! - The ids Amplitude lists as invalid reject the event: `anonymous`, `nil`, `none`, `null`,
+//!   `n/a`, `na`, `undefined`, `unknown`, `""`, `00000000-0000-0000-0000-000000000000`, `{}`,
+//!   `lmy47d`, `0`, `-1`, and the empty string. They are compared without regard to ASCII case.
 //! - `time`, when sent and not null, is an integer number of milliseconds since the Unix epoch,
 //!   from 1970 to the end of year 9999; any other value (an ISO 8601 string, say) is invalid.
 //! - `event_properties`, `user_properties`, `group_properties` and `groups` are objects (or
@@ -24,14 +25,14 @@
 //! - `insert_id`, when a string, has at most 1,024 characters.
 //!
 //! Amplitude documents a limit of 1,024 characters for every string value without saying what
-//! happens to longer ones; its Android SDK cuts them to 1,024 characters before sending. sluice
+//! happens to longer ones. Its Android SDK cuts them to 1,024 characters before sending. sluice
 //! cuts every other string value, at any depth, to its first 1,024 characters (Unicode scalar
 //! values), and rejects the identifiers above instead, because cutting an id could merge
 //! distinct users, devices or events.
 //!
 //! # Normalized keys
 //!
-//! The event keeps the client's keys in the order sent, with five renamed in place, and the
+//! The event keeps the client's keys in the order sent, with four renamed in place, and the
 //! server's keys appended at the end:
 //!
 //! | event key | from the request | value |
@@ -45,15 +46,16 @@
 //! | `event_time` | `time` | the same instant as `YYYY-MM-DD HH:MM:SS.ffffff` UTC |
 //! | `server_received_time` | none | when sluice received the request, same form |
 //! | `server_upload_time` | none | the same instant as `server_received_time` |
-//! | `client_upload_time` | top-level `client_upload_time` | ISO 8601 converted to the same form; left out when not sent or not ISO 8601 |
+//! | `client_upload_time` | top-level `client_upload_time` | same form; absent unless sent as ISO 8601 |
 //! | `uuid` | none | a new random (version 4) UUID, lowercase with hyphens |
 //! | anything else | same | as sent: exact numbers, nested key order, `null` kept |
 //!
 //! Keys the client did not send are absent, never null, except `time`, which is always present.
-//! The server's keys (`event_time`, `server_received_time`, `server_upload_time`,
-//! `client_upload_time`, `uuid`) replace any key of the same name inside an event. When an
-//! event holds both a key and its renamed form (`ip` and `ip_address`, say), the value that
-//! comes later in the event wins and keeps the position of the first.
+//! A `user_id`, `device_id` or `time` sent as null counts as not sent. The server's keys
+//! (`event_time`, `server_received_time`, `server_upload_time`, `client_upload_time`, `uuid`)
+//! replace any key of the same name inside an event. When an event contains both a key and its
+//! renamed form (`ip` and `ip_address`, say), the value that comes later in the event wins and
+//! keeps the position of the first.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -216,7 +218,7 @@ fn check_id(value: &Value, min_length: usize) -> IdCheck {
     }
 }
 
-/// What normalization does with one key of an event.
+/// The normalization step for one key of an event.
 enum KeyAction {
     Keep,
     Remove,
@@ -227,9 +229,9 @@ enum KeyAction {
 /// Validates and normalizes one event in place; records its problems and returns `None` when
 /// invalid.
 ///
-/// The event's map is edited where it stands (keys renamed at their index, a few removed,
-/// server keys appended) rather than copied into a new map, because rebuilding the hash table
-/// for every event costs more than the rest of normalization.
+/// The event's map is edited in place (keys renamed at their index, a few removed, server keys
+/// appended) rather than copied into a new map, because rebuilding the hash table for every
+/// event costs more than the rest of normalization.
 fn normalize_event(
     mut fields: Map,
     index: usize,
@@ -378,8 +380,8 @@ fn normalize_event(
 /// Renames the key at `position` to `new_key` and returns the position of the next key to
 /// look at.
 ///
-/// When the event already holds `new_key` elsewhere, the later of the two values wins and takes
-/// the earlier position; the other entry is removed.
+/// When the event already contains `new_key` elsewhere, the later of the two values wins and
+/// takes the earlier position. The other entry is removed.
 fn rename_at(fields: &mut Map, position: usize, new_key: &'static str) -> usize {
     let Err((existing, _)) = fields.replace_index(position, new_key.to_owned()) else {
         return position + 1;

@@ -339,7 +339,7 @@ fn prepare(
         Ok(request) => request,
         Err(ParseError::TooManyEvents { max }) => {
             let detail = format!(
-                "events holds more than {max} events; split them into requests of at most {max}"
+                "events contains more than {max} events; split them into requests of at most {max}"
             );
             return Err(Reply::payload_too_large(&detail));
         }
@@ -468,7 +468,8 @@ fn now_ms() -> i64 {
         .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Answers a CORS preflight: any origin may post events with the headers it asks for.
+/// Builds the response to a CORS preflight: any origin may post events with the headers it
+/// requests.
 fn preflight(request: &Request<Incoming>) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::NO_CONTENT;

@@ -32,7 +32,7 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|error| panic!("reading {full} failed: {error}"))
 }
 
-/// The two sources of the samples, one per SDK.
+/// Returns the two sources of the samples, one per SDK.
 pub fn sample_sources() -> Vec<Source> {
     vec![
         Source {
