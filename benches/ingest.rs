@@ -2,15 +2,14 @@
 //! normalizing its events, and encoding each one for the outbox.
 //!
 //! Run with `cargo bench --bench ingest`. Throughput is reported in events per second for a
-//! one-event body (the HTTP V2 API as the SDKs send single events) and a 100-event body.
+//! one-event body (the HTTP V2 API as the SDKs send single events) and a 100-event body, on
+//! the streaming path the server uses and on the `Value` path it falls back to.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sluice::event;
-use sluice::ingest::amplitude::{self, Field};
+use sluice::ingest::amplitude::{self, Field, ParseMode};
 use sluice::ingest::normalize::{RequestContext, normalize_events};
-use sluice::template::Value;
 
 /// Builds an event shaped like the Python SDK sample: ids, properties, user properties.
 fn sample_event(index: usize) -> String {
@@ -26,31 +25,26 @@ fn request_body(events: usize) -> Vec<u8> {
 }
 
 /// Parses, validates, normalizes and encodes every event of `body`; returns the encoded bytes.
-fn prepare(body: &[u8]) -> usize {
-    let request = amplitude::parse(body, 2000).expect("benchmark body parses");
+fn prepare(body: &[u8], mode: ParseMode) -> usize {
+    let request = amplitude::parse(body, 2000, mode).expect("benchmark body parses");
     let Field::Present(events) = request.events else { panic!("benchmark body has events") };
     let context = RequestContext::new(5, 1_796_396_700_000, None, None);
-    let normalized = normalize_events(events, &context).expect("benchmark events are valid");
-    // Reserve as the server does: the body's share per event plus room for added keys.
-    let capacity = body.len() / normalized.len() + 256;
-    normalized
-        .into_iter()
-        .map(|fields| {
-            let mut encoded = Vec::with_capacity(capacity);
-            event::encode_parts_into("bench", &Value::Hash(fields), &mut encoded);
-            encoded.len()
-        })
-        .sum()
+    let encoded = normalize_events(events, &context, "bench").expect("benchmark events are valid");
+    encoded.iter().map(Vec::len).sum()
 }
 
 fn bench_prepare(c: &mut Criterion) {
     let mut group = c.benchmark_group("ingest_prepare");
+    let modes =
+        [("streaming", ParseMode::Streaming { remote_ip: None }), ("values", ParseMode::Values)];
     for events in [1usize, 100] {
         let body = request_body(events);
         group.throughput(Throughput::Elements(events as u64));
-        group.bench_function(format!("{events}_events_{}_bytes", body.len()), |b| {
-            b.iter(|| prepare(black_box(&body)))
-        });
+        for (name, mode) in modes {
+            group.bench_function(format!("{name}_{events}_events_{}_bytes", body.len()), |b| {
+                b.iter(|| prepare(black_box(&body), mode))
+            });
+        }
     }
     group.finish();
 }

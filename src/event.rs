@@ -100,6 +100,18 @@ pub fn encode_parts_into(source: &str, input: &Value, out: &mut Vec<u8>) {
     rmp_serde::encode::write(out, &stored).expect("encoding a value to a Vec cannot fail");
 }
 
+/// Writes the start of a stored event, everything before the input hash, so that a caller
+/// that writes the hash in MessagePack itself produces what [`Event::decode`] reads.
+///
+/// The stored form is a three-element array: the format version, the source, the input.
+pub fn write_stored_prefix(source: &str, out: &mut Vec<u8>) {
+    const _: () = assert!(FORMAT_VERSION < 128, "the version must fit a positive fixint");
+    // A fixarray of three elements, then the version as a positive fixint.
+    out.push(0x93);
+    out.push(FORMAT_VERSION);
+    rmp_serde::encode::write(out, source).expect("encoding a str to a Vec cannot fail");
+}
+
 /// Formats microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC.
 ///
 /// Returns `None` outside 1970-01-01 00:00:00 to [`MAX_UTC_MICROS`], the range the export
@@ -191,6 +203,15 @@ mod tests {
         let event = Event { source: "web".to_owned(), input };
         let back = Event::decode(&event.encode()).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn stored_prefix_matches_encode() {
+        let input = Value::from_json_str(r#"{"a":1}"#).unwrap();
+        let mut written = Vec::new();
+        write_stored_prefix("a source name longer than thirty-one bytes", &mut written);
+        written.extend_from_slice(&rmp_serde::to_vec(&input).unwrap());
+        assert_eq!(written, encode_parts("a source name longer than thirty-one bytes", &input));
     }
 
     #[test]

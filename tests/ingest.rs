@@ -235,7 +235,8 @@ async fn missing_request_fields_are_named() {
 #[tokio::test]
 async fn invalid_json_bodies_are_rejected() {
     let server = TestServer::start().await;
-    let deep = format!(r#"{{"api_key":"k","events":[{}]}}"#, "[".repeat(300));
+    let deep =
+        format!(r#"{{"api_key":"k","events":[{{"p":{}{}}}]}}"#, "[".repeat(300), "]".repeat(300));
     let bodies: [&[u8]; 6] = [b"{", b"not json", b"[]", b"\"text\"", b"{} {}", deep.as_bytes()];
     for body in bodies {
         let response = server.post_json("/2/httpapi", body).await;

@@ -5,7 +5,10 @@ mod ingest_support;
 
 use ingest_support::{NODE_KEY, TestServer};
 use proptest::prelude::*;
-use sluice::template::Value;
+use sluice::event::Event;
+use sluice::ingest::amplitude::{self, Field, ParseError, ParseMode};
+use sluice::ingest::normalize::{RequestContext, normalize_events};
+use sluice::template::{Map, Value};
 
 /// Generates JSON text: scalars, strings with any printable characters, nested arrays and
 /// objects.
@@ -117,6 +120,35 @@ fn post_and_check(
     (response.status, json)
 }
 
+/// Normalizes a request body in one parse mode; returns the decoded events without their random
+/// `uuid`, or a description of the failure.
+fn normalize_in(body: &str, mode: ParseMode) -> Result<Vec<Map>, String> {
+    let request = amplitude::parse(body.as_bytes(), 2000, mode).map_err(|error| match error {
+        ParseError::NeedsValuePath => "needs the value path".to_owned(),
+        other => format!("parse failed: {other:?}"),
+    })?;
+    let Field::Present(events) = request.events else {
+        return Err("no events".to_owned());
+    };
+    let min_id_length = amplitude::min_id_length(&request.options)?;
+    let context = RequestContext::new(
+        min_id_length,
+        1_796_396_700_000,
+        request.client_upload_time.as_deref(),
+        Some("10.0.0.1".parse().unwrap()),
+    );
+    let encoded =
+        normalize_events(events, &context, "source").map_err(|problems| format!("{problems:?}"))?;
+    Ok(encoded
+        .iter()
+        .map(|bytes| {
+            let mut input = Event::decode(bytes).unwrap().input.as_hash().unwrap().clone();
+            input.shift_remove("uuid");
+            input
+        })
+        .collect())
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -159,5 +191,33 @@ proptest! {
             prop_assert_eq!(server.outbox.pending(), 2 * events.len() as u64);
             prop_assert_eq!(server.stored_events().len(), events.len());
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn streaming_and_value_paths_agree(
+        events in prop::collection::vec(event_text(), 1..5),
+        options in prop::option::weighted(0.3, prop_oneof![
+            Just(r#"{"min_id_length":2}"#.to_owned()),
+            Just(r#"{"min_id_length":12}"#.to_owned()),
+            json_text(),
+        ]),
+        upload_time in prop::option::of(Just("2026-12-04T15:04:53.813Z")),
+    ) {
+        let mut body = format!(r#"{{"events":[{}]"#, events.join(","));
+        if let Some(options) = options {
+            body.push_str(&format!(r#","options":{options}"#));
+        }
+        if let Some(time) = upload_time {
+            body.push_str(&format!(r#","client_upload_time":"{time}""#));
+        }
+        body.push('}');
+        let streaming = normalize_in(&body, ParseMode::Streaming { remote_ip: Some("10.0.0.1".parse().unwrap()) });
+        prop_assume!(streaming.as_ref().err().map(String::as_str) != Some("needs the value path"));
+        let values = normalize_in(&body, ParseMode::Values);
+        prop_assert_eq!(streaming, values, "{}", body);
     }
 }

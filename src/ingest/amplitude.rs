@@ -17,10 +17,13 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
+use std::net::IpAddr;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::template::{Map, Number, Value};
+
+use super::transcode::{EncodedEvent, EventSeed, Transcoded};
 
 /// The minimum length of `user_id` and `device_id` when `options.min_id_length` is not sent.
 pub const DEFAULT_MIN_ID_LENGTH: usize = 5;
@@ -39,9 +42,11 @@ pub enum Field<T> {
 }
 
 /// One element of the `events` array.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub enum RawEvent {
-    /// A JSON object, keys in the order sent.
+    /// An object already written in its stored form ([`ParseMode::Streaming`]).
+    Encoded(EncodedEvent),
+    /// A JSON object, keys in the order sent ([`ParseMode::Values`]).
     Object(Map),
     /// Any other JSON value, named here ("a string", ...).
     NotObject(&'static str),
@@ -72,23 +77,51 @@ pub enum ParseError {
         /// The allowed number.
         max: usize,
     },
+    /// An event repeats a top-level key or holds a key with its renamed form, which only
+    /// [`ParseMode::Values`] handles; parse the body again in that mode.
+    NeedsValuePath,
+}
+
+/// How [`parse`] reads events.
+#[derive(Debug, Clone, Copy)]
+pub enum ParseMode {
+    /// Each event is written in its stored form while it is read, with no `Value` tree (the
+    /// fast path; see `super::transcode`).
+    Streaming {
+        /// The TCP peer's address, which replaces an `ip` of `"$remote"`.
+        remote_ip: Option<IpAddr>,
+    },
+    /// Each event is read into an ordered map of `Value`s, which resolves repeated keys.
+    Values,
+}
+
+/// Conditions that end parsing early, noted so that [`parse`] can report them.
+#[derive(Default)]
+struct Flags {
+    too_many: Cell<bool>,
+    needs_value_path: Cell<bool>,
 }
 
 /// Parses a request body, rejecting an `events` array longer than `max_events` as soon as its
 /// element `max_events + 1` has been read.
-pub fn parse(body: &[u8], max_events: usize) -> Result<UploadRequest<'_>, ParseError> {
+pub fn parse(
+    body: &[u8],
+    max_events: usize,
+    mode: ParseMode,
+) -> Result<UploadRequest<'_>, ParseError> {
     // One pass over the whole body is cheaper than serde_json checking each string on its own.
     let text = std::str::from_utf8(body).map_err(ParseError::Utf8)?;
-    let too_many = Cell::new(false);
+    let flags = Flags::default();
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let seed = RequestSeed { max_events, too_many: &too_many };
+    let seed = RequestSeed { max_events, mode, flags: &flags };
     let result = seed.deserialize(&mut deserializer).and_then(|request| {
         deserializer.end()?;
         Ok(request)
     });
     match result {
         Ok(request) => Ok(request),
-        Err(_) if too_many.get() => Err(ParseError::TooManyEvents { max: max_events }),
+        Err(_) if flags.too_many.get() => Err(ParseError::TooManyEvents { max: max_events }),
+        Err(_) if flags.needs_value_path.get() => Err(ParseError::NeedsValuePath),
         Err(error) => Err(ParseError::Json(error)),
     }
 }
@@ -131,7 +164,8 @@ pub fn json_type_name(value: &Value) -> &'static str {
 
 struct RequestSeed<'c> {
     max_events: usize,
-    too_many: &'c Cell<bool>,
+    mode: ParseMode,
+    flags: &'c Flags,
 }
 
 impl<'de> DeserializeSeed<'de> for RequestSeed<'_> {
@@ -200,7 +234,8 @@ impl<'de> Visitor<'de> for RequestSeed<'_> {
                 }
                 "events" => {
                     reject_duplicate(&request.events, "events")?;
-                    let seed = EventsSeed { max: self.max_events, too_many: self.too_many };
+                    let seed =
+                        EventsSeed { max: self.max_events, mode: self.mode, flags: self.flags };
                     request.events = map.next_value_seed(seed)?;
                 }
                 "options" => {
@@ -235,7 +270,7 @@ fn reject_duplicate<T, E: de::Error>(field: &Field<T>, name: &str) -> Result<(),
 }
 
 /// A key that borrows from the body when it has no escapes.
-struct KeyStr<'a>(Cow<'a, str>);
+pub(crate) struct KeyStr<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> serde::Deserialize<'de> for KeyStr<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -309,7 +344,7 @@ impl<'de> Visitor<'de> for StrSeed {
 
 /// The key under which serde_json's `arbitrary_precision` feature presents a number as a
 /// one-entry map.
-const JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
+pub(crate) const JSON_NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Consumes a map and names what it was: a number in `arbitrary_precision` form, or an object.
 fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<&'static str, A::Error> {
@@ -326,7 +361,8 @@ fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<&'static str, A::Error
 /// Reads the `events` value, counting elements as they arrive.
 struct EventsSeed<'c> {
     max: usize,
-    too_many: &'c Cell<bool>,
+    mode: ParseMode,
+    flags: &'c Flags,
 }
 
 impl<'de> DeserializeSeed<'de> for EventsSeed<'_> {
@@ -357,15 +393,32 @@ impl<'de> Visitor<'de> for EventsSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(self.max));
-        while let Some(event) = seq.next_element::<EventValue>()? {
+        loop {
+            let event = match self.mode {
+                ParseMode::Values => match seq.next_element::<EventValue>()? {
+                    Some(event) => event.0,
+                    None => break,
+                },
+                ParseMode::Streaming { remote_ip } => {
+                    match seq.next_element_seed(EventSeed { remote_ip })? {
+                        Some(Transcoded::Event(event)) => RawEvent::Encoded(event),
+                        Some(Transcoded::NotObject(kind)) => RawEvent::NotObject(kind),
+                        Some(Transcoded::NeedsValuePath) => {
+                            self.flags.needs_value_path.set(true);
+                            return Err(de::Error::custom("an event repeats a key"));
+                        }
+                        None => break,
+                    }
+                }
+            };
             if events.len() == self.max {
-                self.too_many.set(true);
+                self.flags.too_many.set(true);
                 return Err(de::Error::custom(format_args!(
                     "events contains more than {} events",
                     self.max
                 )));
             }
-            events.push(event.0);
+            events.push(event);
         }
         Ok(EventsValue::Array(events))
     }
@@ -419,8 +472,15 @@ const EVENT_MAP_CAPACITY: usize = 24;
 /// Builds a [`Value`] from serde_json as `Value`'s own `Deserialize` does, but faster on the hot
 /// path. The key that marks an exact number is compared without allocating, and an event's map
 /// starts with room for its keys instead of growing several times.
-struct ValueSeed {
+pub(crate) struct ValueSeed {
     map_capacity: usize,
+}
+
+impl ValueSeed {
+    /// Returns a seed for a value that is usually a scalar.
+    pub(crate) fn scalar() -> ValueSeed {
+        ValueSeed { map_capacity: 0 }
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed {
@@ -504,7 +564,7 @@ mod tests {
     use super::*;
 
     fn parse_ok(body: &str) -> UploadRequest<'_> {
-        parse(body.as_bytes(), 10).unwrap()
+        parse(body.as_bytes(), 10, ParseMode::Values).unwrap()
     }
 
     #[test]
@@ -518,7 +578,7 @@ mod tests {
         assert_eq!(events.len(), 2);
         let RawEvent::Object(first) = &events[0] else { panic!("first event not an object") };
         assert_eq!(Value::Hash(first.clone()).to_json(), r#"{"event_type":"a","n":1.5}"#);
-        assert_eq!(events[1], RawEvent::NotObject("a string"));
+        assert!(matches!(events[1], RawEvent::NotObject("a string")));
         assert_eq!(min_id_length(&request.options), Ok(3));
         assert_eq!(request.client_upload_time.as_deref(), Some("2026-12-04T15:04:53.813Z"));
     }
@@ -543,7 +603,7 @@ mod tests {
     fn wrong_types_are_named() {
         let request = parse_ok(r#"{"api_key":12,"events":{"a":1},"options":[1]}"#);
         assert_eq!(request.api_key, Field::WrongType("a number"));
-        assert_eq!(request.events, Field::WrongType("an object"));
+        assert!(matches!(request.events, Field::WrongType("an object")));
         assert_eq!(request.options, Field::WrongType("an array"));
         assert!(min_id_length(&request.options).is_err());
     }
@@ -558,22 +618,28 @@ mod tests {
     #[test]
     fn too_many_events_stops_parsing() {
         let body = format!(r#"{{"api_key":"k","events":[{}]}}"#, ["{}"; 11].join(","));
-        assert!(matches!(parse(body.as_bytes(), 10), Err(ParseError::TooManyEvents { max: 10 })));
+        assert!(matches!(
+            parse(body.as_bytes(), 10, ParseMode::Values),
+            Err(ParseError::TooManyEvents { max: 10 })
+        ));
         let body = format!(r#"{{"api_key":"k","events":[{}]}}"#, ["{}"; 10].join(","));
-        assert!(parse(body.as_bytes(), 10).is_ok());
+        assert!(parse(body.as_bytes(), 10, ParseMode::Values).is_ok());
     }
 
     #[test]
     fn non_object_body_is_a_json_error() {
         for body in ["[]", "\"x\"", "12", "null", "{", "{} {}", ""] {
-            assert!(matches!(parse(body.as_bytes(), 10), Err(ParseError::Json(_))), "{body}");
+            assert!(
+                matches!(parse(body.as_bytes(), 10, ParseMode::Values), Err(ParseError::Json(_))),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn invalid_utf8_is_its_own_error() {
         let body = b"{\"api_key\":\"\xff\"}";
-        assert!(matches!(parse(body, 10), Err(ParseError::Utf8(_))));
+        assert!(matches!(parse(body, 10, ParseMode::Values), Err(ParseError::Utf8(_))));
     }
 
     #[test]
@@ -586,7 +652,7 @@ mod tests {
             ("true", "a boolean"),
         ];
         for (body, kind) in cases {
-            let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10) else {
+            let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10, ParseMode::Values) else {
                 panic!("{body} accepted")
             };
             let message = error.to_string();
@@ -598,7 +664,7 @@ mod tests {
     #[test]
     fn duplicate_events_key_is_rejected() {
         let body = r#"{"events":[],"events":[]}"#;
-        let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10) else {
+        let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10, ParseMode::Values) else {
             panic!("duplicate key accepted")
         };
         assert!(error.to_string().contains("duplicate key `events`"), "{error}");
@@ -607,7 +673,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_a_json_error() {
         let body = format!(r#"{{"events":[{{"p":{}1{}}}]}}"#, "[".repeat(200), "]".repeat(200));
-        let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10) else {
+        let Err(ParseError::Json(error)) = parse(body.as_bytes(), 10, ParseMode::Values) else {
             panic!("deep nesting accepted")
         };
         assert!(error.to_string().contains("recursion limit"), "{error}");

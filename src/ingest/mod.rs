@@ -36,6 +36,7 @@ pub mod amplitude;
 pub mod normalize;
 pub mod response;
 mod server;
+mod transcode;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};

@@ -104,10 +104,10 @@ const INVALID_IDS: [&str; 15] = [
 ];
 
 /// The event type of a group property update, which needs no user or device id.
-const GROUP_IDENTIFY: &str = "$groupidentify";
+pub(crate) const GROUP_IDENTIFY: &str = "$groupidentify";
 
 /// Keys that the server sets on every event, replacing a client's value under the same key.
-const SERVER_KEYS: [&str; 5] =
+pub(crate) const SERVER_KEYS: [&str; 5] =
     ["event_time", "server_received_time", "server_upload_time", "client_upload_time", "uuid"];
 
 /// Request-level values that normalization applies to every event.
@@ -163,7 +163,11 @@ impl EventProblems {
         self.missing.is_empty() && self.invalid.is_empty() && self.invalid_id_lengths.is_empty()
     }
 
-    fn add(map: &mut BTreeMap<&'static str, Vec<usize>>, field: &'static str, index: usize) {
+    pub(crate) fn add(
+        map: &mut BTreeMap<&'static str, Vec<usize>>,
+        field: &'static str,
+        index: usize,
+    ) {
         let indexes = map.entry(field).or_default();
         if indexes.last() != Some(&index) {
             indexes.push(index);
@@ -171,24 +175,67 @@ impl EventProblems {
     }
 }
 
-/// Validates every event and returns them normalized, or the problems of all invalid events.
+/// Validates every event and returns each one normalized and encoded for the outbox under
+/// `source`, or the problems of all invalid events.
 pub fn normalize_events(
     events: Vec<RawEvent>,
     context: &RequestContext,
-) -> Result<Vec<Map>, EventProblems> {
+    source: &str,
+) -> Result<Vec<Vec<u8>>, EventProblems> {
     let mut problems = EventProblems::default();
-    let mut normalized = Vec::with_capacity(events.len());
+    let mut encoded = Vec::with_capacity(events.len());
     for (index, event) in events.into_iter().enumerate() {
-        match event {
-            RawEvent::Object(fields) => {
-                if let Some(event) = normalize_event(fields, index, context, &mut problems) {
-                    normalized.push(event);
-                }
+        let stored = match event {
+            RawEvent::Encoded(event) => event.finish(source, index, context, &mut problems),
+            RawEvent::Object(fields) => normalize_event(fields, index, context, &mut problems)
+                .map(|fields| event::encode_parts(source, &Value::Hash(fields))),
+            RawEvent::NotObject(_) => {
+                EventProblems::add(&mut problems.invalid, "event", index);
+                None
             }
-            RawEvent::NotObject(_) => EventProblems::add(&mut problems.invalid, "event", index),
+        };
+        // Once an event is invalid the request is rejected, so later events need no encoding
+        // kept; they are still checked so that the response lists every problem.
+        if let Some(stored) = stored {
+            if problems.is_empty() {
+                encoded.push(stored);
+            }
         }
     }
-    if problems.is_empty() { Ok(normalized) } else { Err(problems) }
+    if problems.is_empty() { Ok(encoded) } else { Err(problems) }
+}
+
+/// Returns true for the ids Amplitude lists as invalid, compared without regard to ASCII case.
+pub(crate) fn is_listed_invalid_id(id: &str) -> bool {
+    INVALID_IDS.iter().any(|invalid| invalid.eq_ignore_ascii_case(id))
+}
+
+/// Records the missing `event_type` and missing or short ids of an event, and returns whether
+/// it has what it needs. `event_type` is `Some(true)` when valid, `Some(false)` when invalid
+/// (already recorded), and `None` when not sent.
+pub(crate) fn check_required(
+    index: usize,
+    event_type: Option<bool>,
+    has_id: bool,
+    is_group_identify: bool,
+    short_ids: &[&'static str],
+    problems: &mut EventProblems,
+) -> bool {
+    let mut complete = event_type == Some(true);
+    if event_type.is_none() {
+        EventProblems::add(&mut problems.missing, "event_type", index);
+    }
+    if !has_id && !is_group_identify {
+        if short_ids.is_empty() {
+            EventProblems::add(&mut problems.missing, "device_id", index);
+            EventProblems::add(&mut problems.missing, "user_id", index);
+        }
+        for field in short_ids {
+            EventProblems::add(&mut problems.invalid_id_lengths, field, index);
+        }
+        complete = false;
+    }
+    complete
 }
 
 /// The outcome of checking one id field.
@@ -205,7 +252,7 @@ fn check_id(value: &Value, min_length: usize) -> IdCheck {
         Value::String(id) => id,
         _ => return IdCheck::Invalid,
     };
-    if INVALID_IDS.iter().any(|invalid| invalid.eq_ignore_ascii_case(id)) {
+    if is_listed_invalid_id(id) {
         return IdCheck::Invalid;
     }
     let chars = id.chars().count();
@@ -342,21 +389,14 @@ fn normalize_event(
         }
     }
 
-    if !has_event_type && !invalid_event_type {
-        EventProblems::add(&mut problems.missing, "event_type", index);
-        valid = false;
-    }
-    if !has_id && !is_group_identify {
-        if short_ids.is_empty() {
-            EventProblems::add(&mut problems.missing, "device_id", index);
-            EventProblems::add(&mut problems.missing, "user_id", index);
-        }
-        for field in short_ids {
-            EventProblems::add(&mut problems.invalid_id_lengths, field, index);
-        }
-        valid = false;
-    }
-    if !valid {
+    let event_type = match (has_event_type, invalid_event_type) {
+        (_, true) => Some(false),
+        (true, false) => Some(true),
+        (false, false) => None,
+    };
+    let complete =
+        check_required(index, event_type, has_id, is_group_identify, &short_ids, problems);
+    if !(valid && complete) {
         return None;
     }
 
@@ -403,7 +443,7 @@ fn rename_at(fields: &mut Map, position: usize, new_key: &'static str) -> usize 
     }
 }
 
-fn property_field_name(key: &str) -> &'static str {
+pub(crate) fn property_field_name(key: &str) -> &'static str {
     match key {
         "event_properties" => "event_properties",
         "user_properties" => "user_properties",
@@ -412,19 +452,19 @@ fn property_field_name(key: &str) -> &'static str {
     }
 }
 
-fn is_valid_event_type(name: &str) -> bool {
+pub(crate) fn is_valid_event_type(name: &str) -> bool {
     !name.is_empty()
         && !RESERVED_EVENT_TYPES.contains(&name)
         && (name.len() <= MAX_STRING_CHARS || name.chars().count() <= MAX_STRING_CHARS)
 }
 
-enum TimeCheck {
+pub(crate) enum TimeCheck {
     Valid(i64),
     Invalid,
     Absent,
 }
 
-fn parse_time(value: &Value) -> TimeCheck {
+pub(crate) fn parse_time(value: &Value) -> TimeCheck {
     match value {
         Value::Null => TimeCheck::Absent,
         Value::Number(n) => match n.as_i64() {
@@ -436,7 +476,7 @@ fn parse_time(value: &Value) -> TimeCheck {
 }
 
 /// Formats milliseconds since the epoch, already known to be in range.
-fn format_ms(ms: i64) -> String {
+pub(crate) fn format_ms(ms: i64) -> String {
     event::format_utc_micros(ms.saturating_mul(1000)).unwrap_or_default()
 }
 
@@ -548,6 +588,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::amplitude::{self, Field, ParseError, ParseMode};
 
     const RECEIVED_MS: i64 = 1_796_396_700_000;
 
@@ -555,15 +596,49 @@ mod tests {
         RequestContext::new(5, RECEIVED_MS, None, Some("10.1.2.3".parse().unwrap()))
     }
 
-    fn raw(json: &str) -> RawEvent {
-        match Value::from_json_str(json).unwrap() {
-            Value::Hash(map) => RawEvent::Object(map),
-            other => RawEvent::NotObject(super::super::amplitude::json_type_name(&other)),
-        }
+    /// Normalizes events through both parse modes, checks that the two agree (apart from the
+    /// random `uuid`), and returns the decoded events.
+    fn run(events: &[&str], context: &RequestContext) -> Result<Vec<Map>, EventProblems> {
+        let body = format!(r#"{{"events":[{}]}}"#, events.join(","));
+        let streaming = ParseMode::Streaming { remote_ip: context.remote_ip };
+        let results: Vec<Result<Vec<Map>, EventProblems>> = [streaming, ParseMode::Values]
+            .into_iter()
+            .map(|mode| {
+                let request = match amplitude::parse(body.as_bytes(), 1000, mode) {
+                    Err(ParseError::NeedsValuePath) => {
+                        amplitude::parse(body.as_bytes(), 1000, ParseMode::Values)
+                    }
+                    other => other,
+                };
+                let Ok(request) = request else { panic!("{body} did not parse") };
+                let Field::Present(events) = request.events else { panic!("no events") };
+                normalize_events(events, context, "test")
+                    .map(|encoded| encoded.iter().map(|bytes| decoded_input(bytes)).collect())
+            })
+            .collect();
+        let without_uuid = |result: &Result<Vec<Map>, EventProblems>| match result {
+            Ok(events) => Ok(events
+                .iter()
+                .map(|event| {
+                    let mut event = event.clone();
+                    event.shift_remove("uuid");
+                    event
+                })
+                .collect::<Vec<Map>>()),
+            Err(problems) => Err(format!("{problems:?}")),
+        };
+        assert_eq!(without_uuid(&results[0]), without_uuid(&results[1]), "paths differ for {body}");
+        results.into_iter().next().unwrap()
+    }
+
+    fn decoded_input(bytes: &[u8]) -> Map {
+        let event = event::Event::decode(bytes).expect("stored event decodes");
+        assert_eq!(event.source, "test");
+        event.input.as_hash().cloned().expect("input is a hash")
     }
 
     fn normalize_one(json: &str) -> Result<Map, EventProblems> {
-        normalize_events(vec![raw(json)], &context()).map(|mut events| events.remove(0))
+        run(&[json], &context()).map(|mut events| events.remove(0))
     }
 
     fn problems_of(json: &str) -> EventProblems {
@@ -635,14 +710,10 @@ mod tests {
     #[test]
     fn client_upload_time_is_converted() {
         let context = RequestContext::new(5, RECEIVED_MS, Some("2026-12-04T15:04:53.813Z"), None);
-        let events =
-            normalize_events(vec![raw(r#"{"event_type":"a","user_id":"user-1"}"#)], &context)
-                .unwrap();
+        let events = run(&[r#"{"event_type":"a","user_id":"user-1"}"#], &context).unwrap();
         assert_eq!(events[0]["client_upload_time"], Value::from("2026-12-04 15:04:53.813000"));
         let context = RequestContext::new(5, RECEIVED_MS, Some("yesterday"), None);
-        let events =
-            normalize_events(vec![raw(r#"{"event_type":"a","user_id":"user-1"}"#)], &context)
-                .unwrap();
+        let events = run(&[r#"{"event_type":"a","user_id":"user-1"}"#], &context).unwrap();
         assert!(!events[0].contains_key("client_upload_time"));
     }
 
@@ -695,8 +766,7 @@ mod tests {
     #[test]
     fn min_id_length_option_applies() {
         let context = RequestContext::new(2, RECEIVED_MS, None, None);
-        let events =
-            normalize_events(vec![raw(r#"{"event_type":"a","user_id":"ab"}"#)], &context).unwrap();
+        let events = run(&[r#"{"event_type":"a","user_id":"ab"}"#], &context).unwrap();
         assert_eq!(events[0]["user_id"], Value::from("ab"));
     }
 
@@ -815,14 +885,14 @@ mod tests {
 
     #[test]
     fn problems_collect_over_all_events() {
-        let events = vec![
-            raw(r#"{"event_type":"a","user_id":"u-123"}"#),
-            raw(r#"{"user_id":"u-123"}"#),
-            raw(r#""not an event""#),
-            raw(r#"{"event_type":"a","user_id":"u-123","time":"x"}"#),
-            raw(r#"{"user_id":"u-123"}"#),
+        let events = [
+            r#"{"event_type":"a","user_id":"u-123"}"#,
+            r#"{"user_id":"u-123"}"#,
+            r#""not an event""#,
+            r#"{"event_type":"a","user_id":"u-123","time":"x"}"#,
+            r#"{"user_id":"u-123"}"#,
         ];
-        let problems = normalize_events(events, &context()).unwrap_err();
+        let problems = run(&events, &context()).unwrap_err();
         assert_eq!(problems.missing, indexes(&[("event_type", &[1, 4])]));
         assert_eq!(problems.invalid, indexes(&[("event", &[2]), ("time", &[3])]));
     }

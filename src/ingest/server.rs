@@ -19,11 +19,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::event;
 use crate::store::{AppendError, NewEvent};
-use crate::template::Value;
 
-use super::amplitude::{self, Field, ParseError};
+use super::amplitude::{self, Field, ParseError, ParseMode};
 use super::normalize::{self, RequestContext};
 use super::response::Reply;
 use super::{IngestError, IngestState, StateInner, find_source};
@@ -335,7 +333,7 @@ fn prepare(
     received_ms: i64,
     peer_ip: IpAddr,
 ) -> Result<Vec<NewEvent>, Reply> {
-    let request = match amplitude::parse(body, max_events) {
+    let request = match parse_request(body, max_events, peer_ip) {
         Ok(request) => request,
         Err(ParseError::TooManyEvents { max }) => {
             let detail = format!(
@@ -348,6 +346,13 @@ fn prepare(
                 "the request body is not valid UTF-8 ({error}); send JSON encoded as UTF-8"
             );
             return Err(Reply::invalid_json(&detail));
+        }
+        Err(ParseError::NeedsValuePath) => {
+            // The `Values` mode never asks for itself; this is only reachable by a bug.
+            error!(peer = %peer_ip, "parsing events through Value maps was requested twice");
+            return Err(Reply::invalid_json(
+                "the request body could not be parsed inside sluice; retry it or report it",
+            ));
         }
         Err(ParseError::Json(error)) => {
             return Err(Reply::invalid_json(&describe_json_error(&error)));
@@ -379,18 +384,27 @@ fn prepare(
         request.client_upload_time.as_deref(),
         Some(peer_ip),
     );
-    let normalized = normalize::normalize_events(events, &context)
+    let encoded = normalize::normalize_events(events, &context, &source.name)
         .map_err(|problems| Reply::invalid_events(&problems))?;
 
-    // An encoded event is about as long as its JSON plus the keys the server adds.
-    let capacity = body.len() / normalized.len().max(1) + 256;
-    let mut prepared = Vec::with_capacity(normalized.len());
-    for fields in normalized {
-        let mut encoded = Vec::with_capacity(capacity);
-        event::encode_parts_into(&source.name, &Value::Hash(fields), &mut encoded);
-        prepared.push(NewEvent { body: encoded, destinations: state.destinations.clone() });
-    }
+    let prepared = encoded
+        .into_iter()
+        .map(|body| NewEvent { body, destinations: state.destinations.clone() })
+        .collect();
     Ok(prepared)
+}
+
+/// Parses a body on the streaming path, and again through `Value` maps when an event needs it.
+fn parse_request(
+    body: &[u8],
+    max_events: usize,
+    peer_ip: IpAddr,
+) -> Result<amplitude::UploadRequest<'_>, ParseError> {
+    let streaming = ParseMode::Streaming { remote_ip: Some(peer_ip) };
+    match amplitude::parse(body, max_events, streaming) {
+        Err(ParseError::NeedsValuePath) => amplitude::parse(body, max_events, ParseMode::Values),
+        result => result,
+    }
 }
 
 /// Builds the 400 for a request-level field that is unusable, with what to send instead.
