@@ -2,8 +2,8 @@
 //! normalizing its events, and encoding each one for the outbox.
 //!
 //! Run with `cargo bench --bench ingest`. Throughput is reported in events per second for a
-//! one-event body (the HTTP V2 API as the SDKs send single events) and a 100-event body, on
-//! the streaming path the server uses and on the `Value` path it falls back to.
+//! one-event body, as the SDKs send single events, and for a 100-event body. Each is measured
+//! on the streaming path the server uses and on the `Value` path it falls back to.
 
 use std::hint::black_box;
 

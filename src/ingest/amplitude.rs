@@ -10,9 +10,11 @@
 //! Other top-level keys are tolerated and ignored, except `client_upload_time`, which the Node
 //! SDK sends as an ISO 8601 string and which is copied onto every event.
 //!
-//! The body is parsed once with serde_json. Each event becomes an ordered [`Map`] of exact
-//! [`Value`]s, so validation sees every number and key as sent. The number of events is counted
-//! while parsing, so an oversized `events` array is rejected before it is built whole.
+//! The body is parsed once with serde_json, numbers kept exact. In [`ParseMode::Streaming`], the
+//! server's mode, each event is written in its stored form as it is read. In
+//! [`ParseMode::Values`], each event becomes an ordered [`Map`] of [`Value`]s. The number of
+//! events is counted while parsing, so an oversized `events` array is rejected before it is
+//! built whole.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -77,12 +79,12 @@ pub enum ParseError {
         /// The allowed number.
         max: usize,
     },
-    /// An event repeats a top-level key or holds a key with its renamed form, which only
-    /// [`ParseMode::Values`] handles; parse the body again in that mode.
+    /// An event repeats a top-level key or contains a key with its renamed form. Only
+    /// [`ParseMode::Values`] handles that, so parse the body again in that mode.
     NeedsValuePath,
 }
 
-/// How [`parse`] reads events.
+/// The way [`parse`] reads events.
 #[derive(Debug, Clone, Copy)]
 pub enum ParseMode {
     /// Each event is written in its stored form while it is read, with no `Value` tree (the

@@ -19,15 +19,18 @@
 //!    byte is read, and a body without one is rejected as soon as it grows past the limit
 //!    (413).
 //! 3. The body is parsed once ([`amplitude`]): invalid JSON, invalid UTF-8, a body that is not
-//!    an object, or nesting deeper than 128 levels gets 400; too many events gets 413.
+//!    an object, or nesting deeper than 128 levels gets 400; too many events gets 413. Events
+//!    are written in their stored form while they are read (`transcode`). An event that
+//!    repeats a top-level key sends the whole body through a second parse into `Value` maps,
+//!    which resolve the repeat as the template data model does (the later value wins).
 //! 4. `api_key` must be a key that a configured source accepts, or the response is 400
-//!    `Invalid API key`, which never echoes the key; no log line contains it either. `events`
-//!    must be a non-empty array.
-//! 5. Every event is validated and normalized ([`normalize`]); any invalid event rejects the
-//!    request with the failing indexes (400).
-//! 6. Each event is encoded once ([`crate::event::Event::encode`]) and appended to the outbox
-//!    for every destination. The 200 goes out only after the append has committed; an append
-//!    the outbox rejects (quota, full disk, shutdown, failed commit) gets 503 with
+//!    `Invalid API key`. Neither the response nor any log line contains the key. `events` must
+//!    be a non-empty array.
+//! 5. Every event is validated and normalized ([`normalize`] gives the rules and the key
+//!    table); any invalid event rejects the request with the failing indexes (400).
+//! 6. Each event, encoded once in the form [`crate::event::Event::decode`] reads, is appended to
+//!    the outbox for every destination. The 200 goes out only after the append has committed;
+//!    an append the outbox rejects (quota, full disk, shutdown, failed commit) gets 503 with
 //!    `Retry-After`.
 //!
 //! A request that fails any step stores nothing.

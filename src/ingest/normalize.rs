@@ -195,7 +195,7 @@ pub fn normalize_events(
             }
         };
         // Once an event is invalid the request is rejected, so later events need no encoding
-        // kept; they are still checked so that the response lists every problem.
+        // kept. They are still checked, so that the response lists every problem.
         if let Some(stored) = stored {
             if problems.is_empty() {
                 encoded.push(stored);

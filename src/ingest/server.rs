@@ -348,7 +348,8 @@ fn prepare(
             return Err(Reply::invalid_json(&detail));
         }
         Err(ParseError::NeedsValuePath) => {
-            // The `Values` mode never asks for itself; this is only reachable by a bug.
+            // `parse_request` never returns this after parsing in `Values` mode, so only a bug
+            // reaches this branch.
             error!(peer = %peer_ip, "parsing events through Value maps was requested twice");
             return Err(Reply::invalid_json(
                 "the request body could not be parsed inside sluice; retry it or report it",

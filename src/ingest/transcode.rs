@@ -11,7 +11,7 @@
 //!
 //! The bytes differ from what [`crate::event::Event::encode`] writes (containers get 32-bit
 //! length headers so their counts can be filled in afterwards) but decode to the same event.
-//! When an event repeats a top-level key, or holds a key together with its renamed form, the
+//! When an event repeats a top-level key, or contains a key together with its renamed form, the
 //! request is parsed again through the `Value` path, which defines what wins.
 //!
 //! NOTE: inside property objects a repeated key is written twice and the later value wins when
@@ -60,15 +60,15 @@ struct IdEntry {
     chars: Option<usize>,
 }
 
-/// What reading one event object produced.
+/// The result of reading one element of `events`.
 #[derive(Debug)]
 pub enum Transcoded {
     /// The event, written.
     Event(EncodedEvent),
     /// The element is not an object; its JSON type is named.
     NotObject(&'static str),
-    /// The event repeats a top-level key or holds a key with its renamed form, so the request
-    /// must go through the `Value` path.
+    /// The event repeats a top-level key or contains a key with its renamed form, so the
+    /// request must go through the `Value` path.
     NeedsValuePath,
 }
 
@@ -449,7 +449,7 @@ enum Kind {
     Object,
 }
 
-/// What [`Writer`] reports about the value it wrote.
+/// The report of [`Writer`] on the value it wrote.
 #[derive(Debug, Clone, Copy)]
 struct Info {
     kind: Kind,
@@ -649,4 +649,84 @@ fn write_bin(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
     out.extend_from_slice(bytes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Value;
+
+    /// Writes `json` with [`Writer`] and decodes the bytes as a stored value would be.
+    fn round_trip(json: &str) -> Value {
+        let mut out = Vec::new();
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        Writer::new(&mut out, false).deserialize(&mut deserializer).unwrap();
+        rmp_serde::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn integers_decode_at_every_width() {
+        let edges = [
+            0i64,
+            127,
+            128,
+            255,
+            256,
+            65_535,
+            65_536,
+            4_294_967_295,
+            4_294_967_296,
+            i64::MAX,
+            -1,
+            -32,
+            -33,
+            -128,
+            -129,
+            -32_768,
+            -32_769,
+            -2_147_483_648,
+            -2_147_483_649,
+            i64::MIN,
+        ];
+        for n in edges {
+            assert_eq!(round_trip(&n.to_string()), Value::from(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn strings_decode_at_every_header_width() {
+        for len in [0, 31, 32, 255, 256, 65_535, 65_536] {
+            let text = "x".repeat(len);
+            assert_eq!(
+                round_trip(&Value::from(text.as_str()).to_json()),
+                Value::from(text),
+                "{len}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_decode_like_value_parsing() {
+        let documents = [
+            r#"{"a":[1,2.50,-0,1e400,"x\u00e9",{"n":null,"t":true}],"b":{},"c":[]}"#,
+            r#"[18446744073709551616,-9223372036854775809,0.1,false]"#,
+            r#"{"dup":1,"other":2,"dup":3}"#,
+        ];
+        for json in documents {
+            assert_eq!(round_trip(json), Value::from_json_str(json).unwrap(), "{json}");
+        }
+    }
+
+    #[test]
+    fn writer_reports_depth_and_cuts_strings() {
+        let mut out = Vec::new();
+        let long = format!(r#"{{"a":[["{}"]]}}"#, "é".repeat(2000));
+        let mut deserializer = serde_json::Deserializer::from_str(&long);
+        let info = Writer::new(&mut out, true).deserialize(&mut deserializer).unwrap();
+        assert_eq!(info.depth, 3);
+        let value: Value = rmp_serde::from_slice(&out).unwrap();
+        let Some(Value::Seq(outer)) = value.get("a") else { panic!("no array") };
+        let Value::Seq(inner) = &outer[0] else { panic!("no inner array") };
+        assert_eq!(inner[0].as_str().unwrap().chars().count(), MAX_STRING_CHARS);
+    }
 }
