@@ -481,6 +481,8 @@ fn apply_and_commit(
     Ok(())
 }
 
+/// Applies one command. On a storage error the command's caller is queued in `answers` all the
+/// same, so it hears of the failure, and its leases are released with the others.
 fn apply(
     shared: &Shared,
     scratch: &mut Scratch,
@@ -491,23 +493,35 @@ fn apply(
     match command {
         Command::Append { events, reply } => match check_append(shared, scratch, &events) {
             Ok(destinations) => {
-                let range = apply_append(scratch, tables, &events, &destinations)?;
+                let result = apply_append(scratch, tables, &events, &destinations);
+                let range = result.as_ref().map_or(0..0, Range::clone);
                 answers.push(Answer::Append(reply, range));
+                result?;
             }
             Err(error) => drop(reply.send(Err(error))),
         },
         Command::Complete(outcomes) => {
+            // Every key is released after this transaction, whether or not it commits.
+            scratch.unlease.extend(outcomes.iter().map(|(key, _)| *key));
             for (key, outcome) in outcomes {
                 apply_outcome(scratch, tables, key, outcome)?;
             }
         }
-        Command::Replay { selection, reply } => match replay(shared, scratch, tables, selection)? {
-            Ok(keys) => answers.push(Answer::Replay(reply, keys)),
-            Err(error) => drop(reply.send(Err(error))),
+        Command::Replay { selection, reply } => match replay(shared, scratch, tables, selection) {
+            Ok(Ok(keys)) => answers.push(Answer::Replay(reply, keys)),
+            Ok(Err(error)) => drop(reply.send(Err(error))),
+            Err(error) => {
+                answers.push(Answer::Replay(reply, Vec::new()));
+                return Err(error);
+            }
         },
-        Command::Purge { selection, reply } => match purge(shared, scratch, tables, selection)? {
-            Ok(count) => answers.push(Answer::Purge(reply, count)),
-            Err(error) => drop(reply.send(Err(error))),
+        Command::Purge { selection, reply } => match purge(shared, scratch, tables, selection) {
+            Ok(Ok(count)) => answers.push(Answer::Purge(reply, count)),
+            Ok(Err(error)) => drop(reply.send(Err(error))),
+            Err(error) => {
+                answers.push(Answer::Purge(reply, 0));
+                return Err(error);
+            }
         },
         Command::Flush { reply } => answers.push(Answer::Flush(reply)),
         Command::Close { reply } => answers.push(Answer::Close(reply)),
@@ -590,7 +604,6 @@ fn apply_outcome(
     key: EntryKey,
     outcome: Outcome,
 ) -> Result<(), redb::Error> {
-    scratch.unlease.push(key);
     let record = {
         let Some(old) = tables.entries.remove(key)? else {
             // Completed twice, or the entry was already rescheduled: nothing left to change.
