@@ -635,3 +635,67 @@ async fn newer_schema_is_rejected() {
     let error = Outbox::open(&fixture.path, &["a"], options()).unwrap_err();
     assert!(matches!(error, sluice::store::OpenError::NewerSchema { found: 99, .. }), "{error}");
 }
+
+#[tokio::test]
+async fn uncommitted_transaction_leaves_no_trace() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    outbox.append(vec![event("kept", &[a])]).await.unwrap();
+    outbox.close();
+    {
+        let db = redb::Database::create(&fixture.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut entries =
+                txn.open_table(TableDefinition::<EntryKey, &[u8]>::new("entries")).unwrap();
+            entries
+                .insert(EntryKey { destination: a, due_ms: 1, event_seq: 999 }, &[][..])
+                .unwrap();
+            let mut counters =
+                txn.open_table(TableDefinition::<u32, (u64, u64)>::new("counters")).unwrap();
+            counters.insert(a.0, (100, 100)).unwrap();
+        }
+        // Dropped without a commit, as when the process stops inside a transaction.
+        drop(txn);
+    }
+    let outbox = fixture.open(&["a"]);
+    let counts = outbox.counts();
+    assert_eq!((counts[0].pending, counts[0].dead), (1, 0));
+    assert_eq!(bodies_of(&outbox.lease(a, u64::MAX, 10).unwrap()), ["kept"]);
+}
+
+#[test]
+fn dropping_handles_mid_append_keeps_acknowledged_events() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for task in 0..8 {
+        let outbox = outbox.clone();
+        let acknowledged = Arc::clone(&acknowledged);
+        runtime.spawn(async move {
+            for i in 0.. {
+                let body = format!("{task}-{i}");
+                outbox.append(vec![event(&body, &[a])]).await.unwrap();
+                acknowledged.lock().unwrap().push(body);
+            }
+        });
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Cancels every task inside its append, dropping the handles they hold.
+    drop(runtime);
+    drop(outbox);
+
+    let outbox = fixture.open(&["a"]);
+    let leases = outbox.lease(a, u64::MAX, usize::MAX).unwrap();
+    assert_eq!(outbox.pending(), leases.len() as u64);
+    let present: std::collections::HashSet<String> = bodies_of(&leases).into_iter().collect();
+    let acknowledged = acknowledged.lock().unwrap();
+    assert!(!acknowledged.is_empty());
+    for body in acknowledged.iter() {
+        assert!(present.contains(body), "acknowledged event {body} is lost");
+    }
+}
