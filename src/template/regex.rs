@@ -20,6 +20,13 @@ const MAX_PATTERN_LENGTH: usize = 10_000;
 /// Java's line terminators, as a class body.
 const LINE_TERMINATORS: &str = r"\n\r\x{85}\x{2028}\x{2029}";
 
+/// Java's `$` without `MULTILINE`: the end of input, or before a line terminator that ends
+/// the input (never between the `\r` and `\n` of one line break).
+const INPUT_END: &str = r"(?:\z|(?=\r\n\z)|(?=[\r\x{85}\x{2028}\x{2029}]\z)|(?<!\r)(?=\n\z))";
+
+/// Java's `$` with `MULTILINE`: before any line terminator or at the end of input.
+const LINE_END: &str = r"(?:\z|(?=[\r\x{85}\x{2028}\x{2029}])|(?<!\r)(?=\n))";
+
 /// An error from compiling or running a regular expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -41,14 +48,6 @@ pub enum RegexError {
         pattern: String,
         /// The construct.
         reason: String,
-    },
-    /// A flag string contains an unknown letter.
-    #[error("unknown regular expression flag {flag:?} in {flags:?}; use letters of \"rimsfc\"")]
-    UnknownFlag {
-        /// The unknown letter.
-        flag: char,
-        /// The whole flag string.
-        flags: String,
     },
     /// A replacement string refers to a group that does not exist.
     #[error("invalid replacement {replacement:?}: {reason}")]
@@ -86,8 +85,9 @@ pub struct RegexFlags {
 }
 
 impl RegexFlags {
-    /// Parses a FreeMarker flag string such as `"ri"`.
-    pub fn parse(flags: &str) -> Result<RegexFlags, RegexError> {
+    /// Parses a FreeMarker flag string such as `"ri"`; unknown letters are ignored, as
+    /// FreeMarker 2.3.31 ignores them.
+    pub fn parse(flags: &str) -> RegexFlags {
         let mut parsed = RegexFlags::default();
         for c in flags.chars() {
             match c {
@@ -97,10 +97,11 @@ impl RegexFlags {
                 'm' => parsed.multiline = true,
                 's' => parsed.dot_all = true,
                 'c' => parsed.comments = true,
-                _ => return Err(RegexError::UnknownFlag { flag: c, flags: flags.to_owned() }),
+                // FreeMarker only logs a warning for other letters and ignores them.
+                _ => {}
             }
         }
-        Ok(parsed)
+        parsed
     }
 }
 
@@ -190,8 +191,8 @@ impl JavaRegex {
             .map(|c| (0..=self.groups).map(|i| c.get(i).map(|m| m.as_str().to_owned())).collect()))
     }
 
-    /// Splits `s` at every match, keeping empty items; a match of zero length at the very
-    /// start produces no leading empty item, as in Java.
+    /// Splits `s` at every match as Java's `String.split` does: a match of zero length at the
+    /// very start produces no leading empty item, and trailing empty items are dropped.
     pub fn split<'a>(&self, s: &'a str) -> Result<Vec<&'a str>, RegexError> {
         let mut items = Vec::new();
         let mut last = 0;
@@ -203,6 +204,12 @@ impl JavaRegex {
             last = end;
         }
         items.push(&s[last..]);
+        // Java's `String.split` drops trailing empty items, unless nothing matched at all.
+        if items.len() > 1 {
+            while items.last() == Some(&"") {
+                items.pop();
+            }
+        }
         Ok(items)
     }
 
@@ -338,9 +345,26 @@ struct Translated {
 /// Inline flags in effect at a point of the pattern.
 #[derive(Debug, Clone, Copy)]
 struct Mode {
+    case_insensitive: bool,
     multiline: bool,
     dot_all: bool,
     comments: bool,
+}
+
+/// What an escape sequence stands for.
+enum Escaped {
+    /// One character, to be matched literally.
+    Char(char),
+    /// Translated regex text: a class body inside a class, any construct outside.
+    Text(String),
+}
+
+/// A group opened and not yet closed.
+struct OpenGroup {
+    /// The mode to restore when the group closes.
+    mode: Mode,
+    /// Where the group starts in the output, so a quantifier after it can find it.
+    start: usize,
 }
 
 struct Translator<'a> {
@@ -350,30 +374,29 @@ struct Translator<'a> {
     out: String,
     groups: usize,
     names: Vec<(String, usize)>,
-    /// Modes saved at each open group, restored at its end.
-    stack: Vec<Mode>,
+    stack: Vec<OpenGroup>,
     mode: Mode,
+    /// Output position where the last complete atom starts, for possessive quantifiers.
+    atom_start: Option<usize>,
 }
 
 impl<'a> Translator<'a> {
     fn new(pattern: &'a str, flags: &RegexFlags) -> Translator<'a> {
-        let mut out = String::with_capacity(pattern.len() + 16);
-        if flags.case_insensitive {
-            out.push_str("(?i)");
-        }
         Translator {
             pattern,
             chars: pattern.chars().collect(),
             pos: 0,
-            out,
+            out: String::with_capacity(pattern.len() + 16),
             groups: 0,
             names: Vec::new(),
             stack: Vec::new(),
             mode: Mode {
+                case_insensitive: flags.case_insensitive,
                 multiline: flags.multiline,
                 dot_all: flags.dot_all,
                 comments: flags.comments,
             },
+            atom_start: None,
         }
     }
 
@@ -389,48 +412,83 @@ impl<'a> Translator<'a> {
         self.chars.get(self.pos).copied()
     }
 
+    fn peek_at(&self, offset: usize) -> Option<char> {
+        self.chars.get(self.pos + offset).copied()
+    }
+
+    /// Appends an atom, remembering where it starts.
+    fn push_atom(&mut self, text: &str) {
+        self.atom_start = Some(self.out.len());
+        self.out.push_str(text);
+    }
+
+    /// Appends an assertion, which a quantifier may not follow.
+    fn push_assertion(&mut self, text: &str) {
+        self.atom_start = None;
+        self.out.push_str(text);
+    }
+
+    /// Appends a literal character; ASCII letters match both cases in case-insensitive mode,
+    /// which in Java (without `UNICODE_CASE`) folds ASCII only.
+    fn push_char(&mut self, c: char) {
+        let mut text = String::new();
+        if self.mode.case_insensitive && c.is_ascii_alphabetic() {
+            text.push('[');
+            text.push(c.to_ascii_lowercase());
+            text.push(c.to_ascii_uppercase());
+            text.push(']');
+        } else {
+            push_literal(c, &mut text);
+        }
+        self.push_atom(&text);
+    }
+
     fn translate(mut self) -> Result<Translated, RegexError> {
         while let Some(c) = self.peek() {
             self.pos += 1;
             match c {
-                '\\' => {
-                    let piece = self.escape(false)?;
-                    self.out.push_str(&piece);
-                }
+                '\\' => match self.escape(false)? {
+                    Escaped::Char(literal) => self.push_char(literal),
+                    Escaped::Text(text) if is_assertion(&text) => self.push_assertion(&text),
+                    Escaped::Text(text) => self.push_atom(&text),
+                },
                 '[' => {
                     let class = self.class()?;
-                    self.out.push_str(&class);
+                    self.push_atom(&class);
                 }
                 '.' => {
                     if self.mode.dot_all {
-                        self.out.push_str("(?s:.)");
+                        self.push_atom("(?s:.)");
                     } else {
-                        self.out.push_str(&format!("[^{LINE_TERMINATORS}]"));
+                        self.push_atom(&format!("[^{LINE_TERMINATORS}]"));
                     }
                 }
                 '^' => {
                     if self.mode.multiline {
-                        self.out.push_str(&format!(
-                            r"(?:\A|(?<=[\n\x{{85}}\x{{2028}}\x{{2029}}])(?!\z)|(?<=\r)(?!\n)(?!\z))"
+                        self.push_assertion(concat!(
+                            r"(?:\A|(?<=[\n\x{85}\x{2028}\x{2029}])(?!\z)",
+                            r"|(?<=\r)(?!\n)(?!\z))"
                         ));
                     } else {
-                        self.out.push_str(r"\A");
+                        self.push_assertion(r"\A");
                     }
                 }
                 '$' => {
                     if self.mode.multiline {
-                        self.out.push_str(&format!(r"(?=[{LINE_TERMINATORS}]|\z)"));
+                        self.push_assertion(LINE_END);
                     } else {
-                        self.out.push_str(&format!(r"(?=(?:\r\n|[{LINE_TERMINATORS}])?\z)"));
+                        self.push_assertion(INPUT_END);
                     }
                 }
                 '(' => self.open_group()?,
                 ')' => {
-                    self.mode =
+                    let group =
                         self.stack.pop().ok_or_else(|| self.invalid("unmatched closing ')'"))?;
+                    self.mode = group.mode;
                     self.out.push(')');
+                    self.atom_start = Some(group.start);
                 }
-                '*' | '+' | '?' | '}' => {
+                '*' | '+' | '?' => {
                     self.out.push(c);
                     self.quantifier_suffix()?;
                 }
@@ -447,8 +505,8 @@ impl<'a> Translator<'a> {
                         }
                     }
                     let body: String = self.chars[start..self.pos].iter().collect();
-                    if !body.ends_with('}') {
-                        return Err(self.invalid("repetition {n,m} is not closed"));
+                    if !body.ends_with('}') || body.starts_with([',', '}']) {
+                        return Err(self.invalid("malformed repetition {n,m}"));
                     }
                     self.out.push('{');
                     self.out.push_str(&body);
@@ -463,8 +521,11 @@ impl<'a> Translator<'a> {
                         }
                     }
                 }
-                '|' => self.out.push('|'),
-                _ => push_literal(c, &mut self.out),
+                '|' => {
+                    self.out.push('|');
+                    self.atom_start = None;
+                }
+                _ => self.push_char(c),
             }
         }
         if !self.stack.is_empty() {
@@ -473,111 +534,125 @@ impl<'a> Translator<'a> {
         Ok(Translated { source: self.out, groups: self.groups, names: self.names })
     }
 
-    /// Handles what may follow a quantifier: `?` (lazy) is kept, `+` (possessive) is rejected.
+    /// Handles what may follow a quantifier: `?` (lazy) is kept, and `+` (possessive) wraps the
+    /// quantified atom in an atomic group, which means the same.
     fn quantifier_suffix(&mut self) -> Result<(), RegexError> {
         match self.peek() {
             Some('?') => {
                 self.pos += 1;
                 self.out.push('?');
             }
-            Some('+') => return Err(self.unsupported("possessive quantifiers")),
+            Some('+') => {
+                self.pos += 1;
+                let start = self.atom_start.ok_or_else(|| self.invalid("dangling quantifier"))?;
+                let quantified = self.out.split_off(start);
+                self.out.push_str("(?>");
+                self.out.push_str(&quantified);
+                self.out.push(')');
+            }
             _ => {}
         }
+        // A quantified atom may not be quantified again in Java.
+        self.atom_start = None;
         Ok(())
     }
 
     fn open_group(&mut self) -> Result<(), RegexError> {
+        let start = self.out.len();
         if self.peek() != Some('?') {
             self.groups += 1;
-            self.stack.push(self.mode);
+            self.stack.push(OpenGroup { mode: self.mode, start });
             self.out.push('(');
             return Ok(());
         }
         self.pos += 1;
         match self.peek() {
-            Some(':') | Some('=') | Some('!') | Some('>') => {
-                let kind = self.peek().unwrap_or(':');
+            Some(kind @ (':' | '=' | '!' | '>')) => {
                 self.pos += 1;
-                self.stack.push(self.mode);
+                self.stack.push(OpenGroup { mode: self.mode, start });
                 self.out.push_str("(?");
+                self.out.push(kind);
+            }
+            Some('<') if matches!(self.peek_at(1), Some('=' | '!')) => {
+                let kind = self.peek_at(1).unwrap_or('=');
+                self.pos += 2;
+                self.stack.push(OpenGroup { mode: self.mode, start });
+                self.out.push_str("(?<");
                 self.out.push(kind);
             }
             Some('<') => {
                 self.pos += 1;
-                match self.peek() {
-                    Some('=') | Some('!') => {
-                        let kind = self.peek().unwrap_or('=');
-                        self.pos += 1;
-                        self.stack.push(self.mode);
-                        self.out.push_str("(?<");
-                        self.out.push(kind);
-                    }
-                    _ => {
-                        let mut name = String::new();
-                        while let Some(c) = self.peek() {
+                let mut name = String::new();
+                loop {
+                    match self.peek() {
+                        Some('>') => {
                             self.pos += 1;
-                            if c == '>' {
-                                break;
-                            }
-                            if !c.is_ascii_alphanumeric() {
-                                return Err(self.invalid(
-                                    "a group name may hold only ASCII letters and digits",
-                                ));
-                            }
+                            break;
+                        }
+                        Some(c) if c.is_ascii_alphanumeric() => {
+                            self.pos += 1;
                             name.push(c);
                         }
-                        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                            return Err(self.invalid("a group name must start with a letter"));
+                        _ => {
+                            return Err(
+                                self.invalid("a group name must be letters and digits closed by >")
+                            );
                         }
-                        self.groups += 1;
-                        self.names.push((name.clone(), self.groups));
-                        self.stack.push(self.mode);
-                        self.out.push_str(&format!("(?P<{name}>"));
                     }
                 }
-            }
-            _ => {
-                // Inline flags: (?idmsux-idmsux) or (?flags:...).
-                let mut on = true;
-                let mut mode = self.mode;
-                let mut case: Option<bool> = None;
-                loop {
-                    let Some(c) = self.peek() else {
-                        return Err(self.invalid("unclosed inline flag group"));
-                    };
-                    self.pos += 1;
-                    match c {
-                        '-' => on = false,
-                        'i' => case = Some(on),
-                        'm' => mode.multiline = on,
-                        's' => mode.dot_all = on,
-                        'x' => mode.comments = on,
-                        ')' => {
-                            self.mode = mode;
-                            if let Some(case) = case {
-                                self.out.push_str(if case { "(?i)" } else { "(?-i)" });
-                            }
-                            return Ok(());
-                        }
-                        ':' => {
-                            self.stack.push(self.mode);
-                            self.mode = mode;
-                            self.out.push_str(match case {
-                                Some(true) => "(?i:",
-                                Some(false) => "(?-i:",
-                                None => "(?:",
-                            });
-                            return Ok(());
-                        }
-                        _ => return Err(self.unsupported(format!("the inline flag {c:?}"))),
-                    }
+                if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    return Err(self.invalid("a group name must start with a letter"));
                 }
+                if self.names.iter().any(|(n, _)| *n == name) {
+                    return Err(self.invalid(format!("the group name {name} is used twice")));
+                }
+                self.groups += 1;
+                self.names.push((name.clone(), self.groups));
+                self.stack.push(OpenGroup { mode: self.mode, start });
+                // Named groups become plain groups: names are resolved here, so the translated
+                // pattern can mix them with numbered back references.
+                self.out.push('(');
             }
+            _ => self.inline_flags(start)?,
         }
+        self.atom_start = None;
         Ok(())
     }
 
-    /// Translates a character class, including nested classes and `&&`.
+    /// Handles `(?idmsux-idmsux)` and `(?flags:...)`; only `i`, `m`, `s` and `x` are supported.
+    fn inline_flags(&mut self, start: usize) -> Result<(), RegexError> {
+        let mut on = true;
+        let mut mode = self.mode;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.invalid("unclosed inline flag group"));
+            };
+            self.pos += 1;
+            match c {
+                '-' => on = false,
+                'i' => mode.case_insensitive = on,
+                'm' => mode.multiline = on,
+                's' => mode.dot_all = on,
+                'x' => mode.comments = on,
+                ')' => {
+                    self.mode = mode;
+                    return Ok(());
+                }
+                ':' => {
+                    self.stack.push(OpenGroup { mode: self.mode, start });
+                    self.mode = mode;
+                    self.out.push_str("(?:");
+                    return Ok(());
+                }
+                'u' | 'd' | 'U' => {
+                    return Err(self.unsupported(format!("the inline flag {c:?}")));
+                }
+                _ => return Err(self.invalid(format!("unknown inline flag {c:?}"))),
+            }
+        }
+    }
+
+    /// Translates a character class, including nested classes, ranges and `&&`.
     fn class(&mut self) -> Result<String, RegexError> {
         let mut out = String::from("[");
         if self.peek() == Some('^') {
@@ -590,37 +665,91 @@ impl<'a> Translator<'a> {
                 return Err(self.invalid("unclosed character class"));
             };
             self.pos += 1;
-            match c {
+            let single = match c {
                 ']' if !first => break,
-                '[' => out.push_str(&self.class()?),
-                '\\' => out.push_str(&self.escape(true)?),
+                '[' => {
+                    out.push_str(&self.class()?);
+                    None
+                }
                 '&' if self.peek() == Some('&') => {
                     self.pos += 1;
                     out.push_str("&&");
+                    None
                 }
-                '-' => out.push('-'),
-                ' ' | '\t' | '\n' | '\r' if self.mode.comments => {}
-                _ => push_class_literal(c, &mut out),
-            }
+                '\\' => match self.escape(true)? {
+                    Escaped::Char(literal) => Some(literal),
+                    Escaped::Text(text) => {
+                        out.push_str(&text);
+                        None
+                    }
+                },
+                ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' if self.mode.comments => None,
+                _ => Some(c),
+            };
             first = false;
+            let Some(low) = single else { continue };
+            // A `-` between two characters makes a range, unless it closes the class.
+            if self.peek() == Some('-') && !matches!(self.peek_at(1), Some(']') | Some('[') | None)
+            {
+                self.pos += 1;
+                let high = match self.peek() {
+                    Some('\\') => {
+                        self.pos += 1;
+                        match self.escape(true)? {
+                            Escaped::Char(high) => high,
+                            Escaped::Text(_) => return Err(self.invalid("illegal character range")),
+                        }
+                    }
+                    Some(high) => {
+                        self.pos += 1;
+                        high
+                    }
+                    None => return Err(self.invalid("unclosed character class")),
+                };
+                if high < low {
+                    return Err(self.invalid(format!("illegal character range {low}-{high}")));
+                }
+                self.push_class_range(low, high, &mut out);
+            } else {
+                self.push_class_range(low, low, &mut out);
+            }
         }
         out.push(']');
         Ok(out)
     }
 
+    /// Appends a class range, adding the other case of its ASCII letters in case-insensitive
+    /// mode.
+    fn push_class_range(&self, low: char, high: char, out: &mut String) {
+        push_range(low, high, out);
+        if !self.mode.case_insensitive {
+            return;
+        }
+        for (from, to, shift) in [('a', 'z', -32i32), ('A', 'Z', 32)] {
+            let (overlap_low, overlap_high) = (low.max(from), high.min(to));
+            if overlap_low <= overlap_high {
+                let map = |c: char| char::from_u32((c as i32 + shift) as u32).unwrap_or(c);
+                push_range(map(overlap_low), map(overlap_high), out);
+            }
+        }
+    }
+
     /// Translates the escape after a `\`; `in_class` selects class-body forms.
-    fn escape(&mut self, in_class: bool) -> Result<String, RegexError> {
+    fn escape(&mut self, in_class: bool) -> Result<Escaped, RegexError> {
         let Some(c) = self.peek() else {
             return Err(self.invalid("the pattern ends with a lone backslash"));
         };
         self.pos += 1;
-        let class = |body: &str, negated: bool| -> String {
-            match (in_class, negated) {
+        let class = |body: &str, negated: bool| -> Escaped {
+            Escaped::Text(match (in_class, negated) {
                 (true, false) => body.to_owned(),
                 (_, true) => format!("[^{body}]"),
                 (false, false) => format!("[{body}]"),
-            }
+            })
         };
+        const HORIZONTAL: &str =
+            r" \t\xA0\x{1680}\x{180e}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}";
+        const VERTICAL: &str = r"\n\x0B\f\r\x{85}\x{2028}\x{2029}";
         Ok(match c {
             'd' => class("0-9", false),
             'D' => class("0-9", true),
@@ -628,21 +757,21 @@ impl<'a> Translator<'a> {
             'W' => class("a-zA-Z_0-9", true),
             's' => class(r"\t\n\x0B\f\r ", false),
             'S' => class(r"\t\n\x0B\f\r ", true),
-            'h' => {
-                class(r" \t\xA0\x{1680}\x{180e}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}", false)
+            'h' => class(HORIZONTAL, false),
+            'H' => class(HORIZONTAL, true),
+            'v' => class(VERTICAL, false),
+            'V' => class(VERTICAL, true),
+            'b' | 'B' | 'A' | 'z' if !in_class => Escaped::Text(format!("\\{c}")),
+            'Z' if !in_class => Escaped::Text(INPUT_END.to_owned()),
+            'R' if !in_class => {
+                Escaped::Text(r"(?:\r\n|[\n\x0B\f\r\x{85}\x{2028}\x{2029}])".to_owned())
             }
-            'H' => class(r" \t\xA0\x{1680}\x{180e}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}", true),
-            'v' => class(r"\n\x0B\f\r\x{85}\x{2028}\x{2029}", false),
-            'V' => class(r"\n\x0B\f\r\x{85}\x{2028}\x{2029}", true),
-            'b' | 'B' | 'A' | 'z' if !in_class => format!("\\{c}"),
-            'Z' if !in_class => format!(r"(?=(?:\r\n|[{LINE_TERMINATORS}])?\z)"),
-            'R' if !in_class => r"(?:\r\n|[\n\x0B\f\r\x{85}\x{2028}\x{2029}])".to_owned(),
-            't' => r"\t".to_owned(),
-            'n' => r"\n".to_owned(),
-            'r' => r"\r".to_owned(),
-            'f' => r"\f".to_owned(),
-            'a' => r"\x07".to_owned(),
-            'e' => r"\x1B".to_owned(),
+            't' => Escaped::Char('\t'),
+            'n' => Escaped::Char('\n'),
+            'r' => Escaped::Char('\r'),
+            'f' => Escaped::Char('\u{c}'),
+            'a' => Escaped::Char('\u{7}'),
+            'e' => Escaped::Char('\u{1b}'),
             '0' => {
                 let mut value = 0u32;
                 let mut digits = 0;
@@ -658,7 +787,7 @@ impl<'a> Translator<'a> {
                 if digits == 0 {
                     return Err(self.invalid("illegal octal escape \\0"));
                 }
-                format!(r"\x{{{value:x}}}")
+                Escaped::Char(char::from_u32(value).unwrap_or('\0'))
             }
             'x' => {
                 let value = if self.peek() == Some('{') {
@@ -672,9 +801,8 @@ impl<'a> Translator<'a> {
                             }
                             Some(d) if d.is_ascii_hexdigit() => {
                                 self.pos += 1;
-                                value = value
-                                    .saturating_mul(16)
-                                    .saturating_add(d.to_digit(16).unwrap_or(0));
+                                let digit = d.to_digit(16).unwrap_or(0);
+                                value = value.saturating_mul(16).saturating_add(digit);
                             }
                             _ => return Err(self.invalid("malformed \\x{...} escape")),
                         }
@@ -683,16 +811,15 @@ impl<'a> Translator<'a> {
                 } else {
                     self.hex_digits(2)?
                 };
-                if char::from_u32(value).is_none() {
-                    return Err(self.unsupported("escapes of surrogates or beyond U+10FFFF"));
-                }
-                format!(r"\x{{{value:x}}}")
+                let literal = char::from_u32(value)
+                    .ok_or_else(|| self.unsupported("escapes of surrogates or beyond U+10FFFF"))?;
+                Escaped::Char(literal)
             }
             'u' => {
                 let mut value = self.hex_digits(4)?;
                 if (0xd800..0xdc00).contains(&value)
-                    && self.chars.get(self.pos) == Some(&'\\')
-                    && self.chars.get(self.pos + 1) == Some(&'u')
+                    && self.peek() == Some('\\')
+                    && self.peek_at(1) == Some('u')
                 {
                     self.pos += 2;
                     let low = self.hex_digits(4)?;
@@ -701,20 +828,18 @@ impl<'a> Translator<'a> {
                     }
                     value = 0x10000 + ((value - 0xd800) << 10) + (low - 0xdc00);
                 }
-                if char::from_u32(value).is_none() {
-                    return Err(self.unsupported("a lone surrogate escape"));
-                }
-                format!(r"\x{{{value:x}}}")
+                let literal = char::from_u32(value)
+                    .ok_or_else(|| self.unsupported("a lone surrogate escape"))?;
+                Escaped::Char(literal)
             }
             'c' => {
                 let Some(letter) = self.peek() else {
                     return Err(self.invalid("\\c must be followed by a character"));
                 };
                 self.pos += 1;
-                format!(r"\x{{{:x}}}", u32::from(letter) ^ 64)
+                Escaped::Char(char::from_u32(u32::from(letter) ^ 64).unwrap_or('\0'))
             }
             'p' | 'P' => {
-                let negated = c == 'P';
                 let name = if self.peek() == Some('{') {
                     self.pos += 1;
                     let mut name = String::new();
@@ -739,26 +864,38 @@ impl<'a> Translator<'a> {
                     self.pos += 1;
                     letter.to_string()
                 };
+                if self.mode.case_insensitive && matches!(name.as_str(), "Lower" | "Upper") {
+                    return Err(self
+                        .unsupported("\\p{Lower} and \\p{Upper} with case-insensitive matching"));
+                }
                 let body = property_class(&name)
                     .ok_or_else(|| self.unsupported(format!("the property \\p{{{name}}}")))?;
-                class(&body, negated)
+                class(&body, c == 'P')
             }
             'Q' => {
                 let mut quoted = String::new();
                 while self.pos < self.chars.len() {
-                    if self.chars[self.pos] == '\\' && self.chars.get(self.pos + 1) == Some(&'E') {
+                    if self.chars[self.pos] == '\\' && self.peek_at(1) == Some('E') {
                         self.pos += 2;
                         break;
                     }
                     let q = self.chars[self.pos];
                     self.pos += 1;
                     if in_class {
-                        push_class_literal(q, &mut quoted);
+                        self.push_class_range(q, q, &mut quoted);
+                    } else if self.mode.case_insensitive && q.is_ascii_alphabetic() {
+                        quoted.push_str(&format!(
+                            "[{}{}]",
+                            q.to_ascii_lowercase(),
+                            q.to_ascii_uppercase()
+                        ));
                     } else {
                         push_literal(q, &mut quoted);
                     }
                 }
-                quoted
+                // Quoted text is one atom for a following quantifier only when it is one
+                // character; wrap it so a quantifier applies to what Java applies it to.
+                Escaped::Text(if in_class { quoted } else { format!("(?:{quoted})") })
             }
             '1'..='9' if !in_class => {
                 // Java reads further digits while they still name an existing group.
@@ -774,7 +911,10 @@ impl<'a> Translator<'a> {
                 if number > self.groups {
                     return Err(self.unsupported("a back reference to a group not yet defined"));
                 }
-                format!(r"\{number}")
+                if self.mode.case_insensitive {
+                    return Err(self.unsupported("back references with case-insensitive matching"));
+                }
+                Escaped::Text(format!(r"\{number}"))
             }
             'k' if !in_class => {
                 if self.peek() != Some('<') {
@@ -801,21 +941,18 @@ impl<'a> Translator<'a> {
                     .find(|(n, _)| *n == name)
                     .map(|(_, i)| *i)
                     .ok_or_else(|| self.invalid(format!("no group named {name}")))?;
-                format!(r"\{number}")
+                if self.mode.case_insensitive {
+                    return Err(self.unsupported("back references with case-insensitive matching"));
+                }
+                Escaped::Text(format!(r"\{number}"))
             }
-            'G' | 'X' | 'N' => return Err(self.unsupported(format!("the escape \\{c}"))),
+            'G' | 'X' | 'N' | 'b' | 'B' | 'A' | 'z' | 'Z' | 'R' => {
+                return Err(self.unsupported(format!("the escape \\{c} here")));
+            }
             _ if c.is_ascii_alphanumeric() => {
                 return Err(self.invalid(format!("illegal escape sequence \\{c}")));
             }
-            _ => {
-                let mut literal = String::new();
-                if in_class {
-                    push_class_literal(c, &mut literal);
-                } else {
-                    push_literal(c, &mut literal);
-                }
-                literal
-            }
+            _ => Escaped::Char(c),
         })
     }
 
@@ -830,6 +967,20 @@ impl<'a> Translator<'a> {
             value = value * 16 + digit;
         }
         Ok(value)
+    }
+}
+
+/// Returns whether translated text is a zero-width assertion.
+fn is_assertion(text: &str) -> bool {
+    matches!(text, r"\b" | r"\B" | r"\A" | r"\z") || text == INPUT_END
+}
+
+/// Appends a class range (or a single character when `low == high`).
+fn push_range(low: char, high: char, out: &mut String) {
+    push_class_literal(low, out);
+    if high != low {
+        out.push('-');
+        push_class_literal(high, out);
     }
 }
 
