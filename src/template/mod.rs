@@ -8,9 +8,11 @@
 //!
 //! This module performs no I/O and knows nothing of events or HTTP.
 
+mod collation;
 pub mod date;
 mod error;
 pub mod number;
+pub mod regex;
 pub mod text;
 pub mod value;
 
