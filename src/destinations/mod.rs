@@ -64,7 +64,7 @@ impl Sender {
     /// reverse) gives up, because no retry can fix it.
     pub async fn send(&self, request: Request) -> Verdict {
         match (self, request) {
-            (Sender::Http(sender), Request::Http(request)) => sender.send(request).await,
+            (Sender::Http(sender), Request::Http(request)) => sender.send(*request).await,
             (Sender::Stdout(sender), Request::Line(body)) => sender.send(body).await,
             (Sender::Http(_), Request::Line(_)) | (Sender::Stdout(_), Request::Http(_)) => {
                 Verdict::GiveUp(Failure::transport(

@@ -13,8 +13,8 @@ use crate::template::{TemplateError, Value};
 
 /// One request, ready to send.
 pub enum Request {
-    /// An HTTP request.
-    Http(HttpRequest),
+    /// An HTTP request; boxed because it is much larger than a line.
+    Http(Box<HttpRequest>),
     /// A line for the stdout destination.
     Line(Bytes),
 }
@@ -70,7 +70,7 @@ pub fn redacted_url(url: &Url) -> String {
 pub enum BuildError {
     /// The URL template failed to render.
     #[error("url template failed: {0}")]
-    UrlTemplate(#[source] TemplateError),
+    UrlTemplate(#[source] Box<TemplateError>),
     /// The rendered URL does not parse.
     #[error("rendered url is invalid ({0}); check the destination's url template")]
     Url(String),
@@ -84,7 +84,7 @@ pub enum BuildError {
         name: HeaderName,
         /// The template error.
         #[source]
-        source: TemplateError,
+        source: Box<TemplateError>,
     },
     /// A rendered header value holds characters HTTP does not allow, such as a line break.
     #[error("rendered value of header {0} contains characters not allowed in a header value")]
@@ -112,7 +112,10 @@ pub fn build_request(
     }
 
     let mut text = String::new();
-    target.url.render_to(&vars, &mut text).map_err(BuildError::UrlTemplate)?;
+    target
+        .url
+        .render_to(&vars, &mut text)
+        .map_err(|error| BuildError::UrlTemplate(Box::new(error)))?;
     let url = Url::parse(text.trim()).map_err(|error| BuildError::Url(error.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(BuildError::Scheme(url.scheme().to_owned()));
@@ -122,7 +125,7 @@ pub fn build_request(
     for configured in &target.headers {
         text.clear();
         configured.value.render_to(&vars, &mut text).map_err(|source| {
-            BuildError::HeaderTemplate { name: configured.name.clone(), source }
+            BuildError::HeaderTemplate { name: configured.name.clone(), source: Box::new(source) }
         })?;
         let mut value = HeaderValue::from_str(&text)
             .map_err(|_| BuildError::HeaderValue(configured.name.clone()))?;
@@ -135,7 +138,7 @@ pub fn build_request(
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
 
-    Ok(Request::Http(HttpRequest { method: target.method.clone(), url, headers, body }))
+    Ok(Request::Http(Box::new(HttpRequest { method: target.method.clone(), url, headers, body })))
 }
 
 /// Returns true for headers whose values are credentials whatever the configuration says.
