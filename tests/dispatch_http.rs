@@ -1,5 +1,5 @@
 //! Destination senders against real HTTP servers on 127.0.0.1: request building, transport
-//! errors and the classification of answers.
+//! errors and the classification of responses.
 
 mod dispatch_support;
 

@@ -22,7 +22,7 @@ pub const SNIPPET_MAX_BYTES: usize = 1024;
 /// endpoint cannot park entries indefinitely.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// What one attempt achieved, as data the dispatcher acts on.
+/// The result of one attempt, as data the dispatcher acts on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
     /// The destination accepted the request.
@@ -36,7 +36,7 @@ pub enum Verdict {
     GiveUp(Failure),
 }
 
-/// Why an attempt failed.
+/// The cause of a failed attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     /// A one-line description, such as `HTTP 503 Service Unavailable` or
@@ -157,7 +157,7 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_http_date_is_a_delay_from_now() {
+    fn retry_after_http_date_is_relative() {
         let delay = parse_retry_after("Wed, 01 May 2024 12:01:30 GMT", now());
         assert_eq!(delay, Some(Duration::from_secs(90)));
     }

@@ -10,11 +10,11 @@ use super::classify::{self, Failure, SNIPPET_MAX_BYTES, Verdict};
 use super::request::HttpRequest;
 use crate::config::Destination;
 
-/// Most bytes of a successful response read before the response is dropped; reading a short
-/// body to its end lets the connection go back to the pool.
+/// Maximum bytes of a successful response read before the response is dropped. Reading a
+/// short body to its end lets the connection go back to the pool.
 const DRAIN_MAX_BYTES: usize = 64 * 1024;
 
-/// Sends a destination's HTTP requests and classifies the answers.
+/// Sends a destination's HTTP requests and classifies the responses.
 #[derive(Debug, Clone)]
 pub struct HttpSender {
     client: reqwest::Client,
@@ -40,7 +40,7 @@ impl HttpSender {
         Ok(HttpSender { client, timeout })
     }
 
-    /// Sends one request and classifies the outcome; never fails otherwise.
+    /// Sends one request and classifies the outcome; every failure becomes a verdict.
     pub async fn send(&self, request: HttpRequest) -> Verdict {
         let HttpRequest { method, url, headers, body } = request;
         let sent = self.client.request(method, url).headers(headers).body(body).send().await;

@@ -86,7 +86,7 @@ pub enum BuildError {
         #[source]
         source: Box<TemplateError>,
     },
-    /// A rendered header value holds characters HTTP does not allow, such as a line break.
+    /// A rendered header value contains characters HTTP does not allow, such as a line break.
     #[error("rendered value of header {0} contains characters not allowed in a header value")]
     HeaderValue(HeaderName),
 }
@@ -141,7 +141,7 @@ pub fn build_request(
     Ok(Request::Http(Box::new(HttpRequest { method: target.method.clone(), url, headers, body })))
 }
 
-/// Returns true for headers whose values are credentials whatever the configuration says.
+/// Returns true for headers whose values are credentials, whatever the configuration sets.
 pub fn is_always_sensitive(name: &HeaderName) -> bool {
     name == header::AUTHORIZATION || name == header::PROXY_AUTHORIZATION || name == header::COOKIE
 }

@@ -2,7 +2,7 @@
 //!
 //! Every CR, LF or CRLF inside a body becomes one space, so one request is always one line and
 //! a reader can split the stream on line breaks. For JSON bodies this changes nothing a JSON
-//! parser sees, because JSON strings cannot hold raw line breaks and whitespace between tokens
+//! parser reads, because JSON strings cannot hold raw line breaks and whitespace between tokens
 //! is insignificant. A batch is written as one line, like any other body.
 
 use std::io::{self, Write};

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use crate::config::{Batch, Destination};
 use crate::template::{TemplateError, Value};
 
-/// Why an event could not be rendered; either one dead-letters the entry.
+/// A failure to render an event; either kind dead-letters the entry.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {
@@ -102,7 +102,7 @@ impl<E> Batcher<E> {
             || self.body.len() + self.settings.suffix.len() >= self.settings.max_bytes
     }
 
-    /// Returns when the batch must be sent, if it holds anything.
+    /// Returns when the batch must be sent, or `None` when it is empty.
     pub fn deadline(&self) -> Option<Instant> {
         self.deadline
     }
@@ -112,7 +112,7 @@ impl<E> Batcher<E> {
         self.entries.len()
     }
 
-    /// Returns true when the batch holds no event.
+    /// Returns true when the batch contains no event.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -3,8 +3,8 @@
 //! The rule:
 //!
 //! 1. Closed: requests flow. Each request that ends in a retryable failure (a connection error,
-//!    a timeout, 408, 429 or 5xx) adds one to a count of consecutive failures; any other
-//!    outcome, success or a non-retryable answer, shows the destination is up and resets it.
+//!    a timeout, 408, 429 or 5xx) adds one to a count of consecutive failures. Any other
+//!    outcome, success or a non-retryable response, shows the destination is up and resets it.
 //! 2. After [`FAILURE_THRESHOLD`] consecutive failures the circuit opens: no request is sent and
 //!    no entry is leased for the open delay. The first open delay is the destination's
 //!    `initial_backoff`; each failed probe multiplies it by `multiplier`, up to `max_backoff`.
@@ -43,7 +43,7 @@ pub enum Transition {
         /// How many times in a row the circuit has opened.
         trips: u32,
     },
-    /// The circuit closed: the destination answers again.
+    /// The circuit closed because the destination responds again.
     Closed,
 }
 
@@ -60,7 +60,7 @@ pub struct Circuit {
     state: State,
     /// The schedule the open delays follow.
     schedule: Retry,
-    /// No request goes out before this time, from a `Retry-After` answer.
+    /// No request goes out before this time, set by a `Retry-After` response.
     hold_until: Option<Instant>,
 }
 
@@ -143,7 +143,7 @@ impl Circuit {
     }
 
     /// Returns when the circuit next needs attention: the end of the open delay or of a
-    /// `Retry-After` hold, whichever is later; `None` when neither is ahead of `now`.
+    /// `Retry-After` hold, whichever is later. Returns `None` when neither is ahead of `now`.
     pub fn wake_at(&mut self, now: Instant) -> Option<Instant> {
         self.advance(now);
         let open_until = match self.state {

@@ -10,10 +10,10 @@
 //! - Leasing: the task holds at most `max_in_flight` leased entries in memory. It sleeps until
 //!   the earliest due time the outbox reports, or until the outbox signals newly committed
 //!   entries, so a long queue of entries scheduled for later costs no CPU.
-//! - Rendering: each event is rendered into one buffer reused for the task's whole life. A
-//!   render error, a rendered event over `max_event_bytes`, an event that cannot be decoded or
-//!   a URL or header that does not render dead-letters the entry at once with a one-line
-//!   reason; the payload is never logged or stored in the reason, and nothing half-rendered is
+//! - Rendering: each event is rendered into one buffer reused for the task's whole life. These
+//!   failures dead-letter the entry at once with a one-line reason: a render error, a rendered
+//!   event over `max_event_bytes`, an event that cannot be decoded, and a URL or header that
+//!   does not render. The reason never contains the payload, and nothing half-rendered is
 //!   sent.
 //! - Batching: with `batch` set, rendered events are joined with its prefix, separator and
 //!   suffix into bodies of at most `max_events` events and `max_bytes` bytes; a body is sent
@@ -89,7 +89,7 @@ pub enum DispatchError {
     Task {
         /// The destination's name.
         destination: String,
-        /// What the runtime reported.
+        /// The runtime's description of the failure.
         message: String,
     },
 }

@@ -30,7 +30,7 @@ pub fn apply_jitter(delay: Duration, jitter: f64, random: f64) -> Duration {
     delay.mul_f64(1.0 - fraction)
 }
 
-/// What to do with one entry after an attempt.
+/// The fate of one entry after an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// The entry was delivered.

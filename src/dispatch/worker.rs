@@ -1,9 +1,10 @@
 //! The task that delivers one destination's entries.
 //!
-//! Each pass of the loop leases due entries up to the in-memory bound, renders them, adds them
-//! to the open batch (or makes one request each), sends what the concurrency limit, the rate
-//! limit and the circuit allow, then sleeps until something changes: a request finishes, new
-//! entries are committed, the earliest due time or batch deadline arrives, or shutdown starts.
+//! Each pass of the loop leases due entries up to the in-memory bound and renders them. It adds
+//! them to the open batch, or makes one request each, and sends what the concurrency limit, the
+//! rate limit and the circuit allow. Then it sleeps until something changes: a request
+//! finishes, new entries are committed, the earliest due time or batch deadline arrives, or
+//! shutdown starts.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use crate::destinations::{Failure, Request, Sender, Verdict, build_request};
 use crate::event::Event;
 use crate::store::{DeadLetter, DestinationId, EntryKey, Lease, Outbox, Outcome};
 
-/// Longest sleep between two looks at the outbox, as a safety net against a missed signal or a
+/// Maximum sleep between two reads of the outbox, as a safety net against a missed signal or a
 /// jump of the wall clock.
 const IDLE_RECHECK: Duration = Duration::from_secs(60);
 
@@ -36,8 +37,8 @@ const MIN_POLL: Duration = Duration::from_millis(10);
 /// Pause after a failed lease before trying again.
 const LEASE_RETRY: Duration = Duration::from_secs(1);
 
-/// Shortest interval between two log lines of the same kind (retries, dead letters, lease
-/// errors); the lines in between are counted and the count is logged with the next one.
+/// Minimum interval between two log lines of the same kind (retries, dead letters, lease
+/// errors). The lines held back are counted, and the count is logged with the next line.
 const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// An entry held in memory between its lease and its outcome.
@@ -62,7 +63,7 @@ struct Sending {
     started: Instant,
 }
 
-/// What woke the loop.
+/// The event that woke the loop.
 enum Wake {
     Shutdown,
     Finished(Result<(task::Id, Verdict), JoinError>),
@@ -104,8 +105,8 @@ pub(super) struct Worker {
     ready: VecDeque<Prepared>,
     /// The open batch; `None` when batching is off.
     batch: Option<Batcher<Held>>,
-    /// Requests being sent. Each task owns a permit of `permits` until its attempt ends, and
-    /// returns the verdict; a task is never aborted, so shutdown waits for every attempt.
+    /// Requests being sent. Each task owns a permit of `permits` until its attempt ends, then
+    /// returns the verdict. No task is aborted, so shutdown waits for every attempt.
     in_flight: JoinSet<Verdict>,
     /// The entries of each task in `in_flight`, by task id, so they are found even when a task
     /// panics.
@@ -122,8 +123,8 @@ pub(super) struct Worker {
     scratch: String,
     /// Outcomes waiting to be handed to the outbox at the end of the pass.
     outcomes: Vec<(EntryKey, Outcome)>,
-    /// The earliest due time this task gave a retry, in case the outbox has not written it yet
-    /// when the task asks for the next due time.
+    /// The earliest due time this task gave a retry, used in case the outbox has not written
+    /// that retry yet when the task reads the next due time.
     retry_due_ms: Option<u64>,
     /// No lease before this time, after a failed lease.
     lease_paused_until: Option<Instant>,
@@ -358,7 +359,7 @@ impl Worker {
                 trips,
                 "destination keeps failing, pausing deliveries"
             ),
-            Transition::Closed => info!("destination answers again, resuming deliveries"),
+            Transition::Closed => info!("destination responds again, resuming deliveries"),
         }
         let elapsed = now.saturating_duration_since(sending.started);
         self.record(sending.entries, &verdict, elapsed, now);

@@ -43,13 +43,13 @@ impl Received {
     }
 }
 
-/// The answer the server gives to one request.
+/// The response the server sends to one request.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
-    /// How long the server waits before answering.
+    /// How long the server waits before responding.
     pub delay: Duration,
 }
 
@@ -77,7 +77,7 @@ impl Reply {
         self
     }
 
-    /// A reply that never comes within any test's lifetime.
+    /// Returns a reply delayed by an hour, longer than any test runs.
     pub fn hang() -> Reply {
         Reply::ok().delay(Duration::from_secs(3600))
     }
@@ -92,7 +92,7 @@ struct State {
     max_active: AtomicUsize,
 }
 
-/// An HTTP/1.1 server on 127.0.0.1 that records every request and answers from a script. It
+/// An HTTP/1.1 server on 127.0.0.1 that records every request and responds as a script decides. It
 /// stops when the test's runtime shuts down.
 #[derive(Clone)]
 pub struct TestServer {
@@ -129,7 +129,7 @@ impl TestServer {
         TestServer { addr, state }
     }
 
-    /// Starts a server that answers every request with `reply`.
+    /// Starts a server that responds to every request with `reply`.
     pub async fn always(reply: Reply) -> TestServer {
         TestServer::start(move |_, _| reply.clone()).await
     }
@@ -149,7 +149,7 @@ impl TestServer {
         self.state.received.lock().unwrap().len()
     }
 
-    /// Returns the largest number of requests the server was answering at once.
+    /// Returns the maximum number of requests the server was handling at once.
     pub fn max_concurrent(&self) -> usize {
         self.state.max_active.load(Ordering::SeqCst)
     }
