@@ -1,0 +1,107 @@
+//! Leasing and other reads of the outbox, done in read transactions on the caller's thread.
+
+use std::sync::Arc;
+
+use redb::{AccessGuard, ReadableDatabase, ReadableTable};
+
+use super::error::LeaseError;
+use super::keys::{append_number, event_index};
+use super::records::{BODIES, BodyView, ENTRIES, EntryRecord};
+use super::state::{DestinationState, Shared};
+use super::{DestinationId, EntryKey, Lease};
+
+impl From<redb::Error> for LeaseError {
+    fn from(error: redb::Error) -> LeaseError {
+        LeaseError::Storage(error.to_string())
+    }
+}
+
+fn destination(shared: &Shared, id: DestinationId) -> Result<&Arc<DestinationState>, LeaseError> {
+    shared.destinations.get(&id).ok_or(LeaseError::UnknownDestination(id.0))
+}
+
+/// Leases up to `max` due entries of a destination that are not leased yet, oldest due first.
+pub(crate) fn lease(
+    shared: &Shared,
+    id: DestinationId,
+    now_ms: u64,
+    max: usize,
+) -> Result<Vec<Lease>, LeaseError> {
+    let state = destination(shared, id)?;
+    if max == 0 {
+        return Ok(Vec::new());
+    }
+    let db = shared.database().ok_or(LeaseError::Closed)?;
+    // Hold the lock from before the snapshot to the end: the writer releases a lease only after
+    // the commit that removed or moved its entry, so an entry this snapshot still shows is
+    // either still in the set or already gone from the snapshot (keeps invariant 5).
+    let mut leased = state.leased();
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+    let bodies = txn.open_table(BODIES).map_err(redb::Error::from)?;
+    let mut body: Option<(u64, AccessGuard<'_, &'static [u8]>)> = None;
+    let mut out = Vec::new();
+    // A key range of one destination up to now: never a scan of the whole table (keeps
+    // invariant 6). It passes over at most the entries already leased.
+    let range = EntryKey::first_of(id)..=EntryKey::last_due_at(id, now_ms);
+    for item in entries.range(range).map_err(redb::Error::from)? {
+        let (key, value) = item.map_err(redb::Error::from)?;
+        let key = key.value();
+        if leased.contains(&key) {
+            continue;
+        }
+        let record = EntryRecord::decode(value.value()).map_err(|error| {
+            LeaseError::Storage(format!(
+                "entry of destination id {} for event {}: {error}",
+                id.0, key.event_seq
+            ))
+        })?;
+        let number = append_number(key.event_seq);
+        if body.as_ref().is_none_or(|(cached, _)| *cached != number) {
+            let guard = bodies.get(number).map_err(redb::Error::from)?.ok_or_else(|| {
+                LeaseError::Storage(format!(
+                    "no stored body for event {} of destination id {}",
+                    key.event_seq, id.0
+                ))
+            })?;
+            body = Some((number, guard));
+        }
+        let (_, guard) = body.as_ref().expect("set above");
+        let event = BodyView::parse(guard.value())
+            .and_then(|view| view.event(event_index(key.event_seq)))
+            .map_err(|error| {
+                LeaseError::Storage(format!("body of event {}: {error}", key.event_seq))
+            })?;
+        out.push(Lease {
+            key,
+            event: bytes::Bytes::copy_from_slice(event),
+            attempts: record.attempts,
+            first_failure_ms: record.first_failure_ms,
+        });
+        if out.len() == max {
+            break;
+        }
+    }
+    for lease in &out {
+        leased.insert(lease.key);
+    }
+    Ok(out)
+}
+
+/// Returns the earliest due time of the destination's entries that are not leased.
+pub(crate) fn next_due_ms(shared: &Shared, id: DestinationId) -> Result<Option<u64>, LeaseError> {
+    let state = destination(shared, id)?;
+    let db = shared.database().ok_or(LeaseError::Closed)?;
+    let leased = state.leased();
+    let txn = db.begin_read().map_err(redb::Error::from)?;
+    let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
+    let range = EntryKey::first_of(id)..=EntryKey::last_due_at(id, u64::MAX);
+    for item in entries.range(range).map_err(redb::Error::from)? {
+        let (key, _) = item.map_err(redb::Error::from)?;
+        let key = key.value();
+        if !leased.contains(&key) {
+            return Ok(Some(key.due_ms));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,256 @@
+//! State shared by the handles and the writer thread, and opening the database.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use redb::{Database, ReadableDatabase, ReadableTable};
+
+use super::error::OpenError;
+use super::records::{
+    BODIES, BODY_REFS, COUNTERS, DEAD, ENTRIES, META, META_DESTINATION_PREFIX, META_DUE_FLOOR_MS,
+    META_NEXT_APPEND, META_NEXT_DESTINATION, META_SCHEMA_VERSION, SCHEMA_VERSION,
+};
+use super::writer::WriterState;
+use super::{Clock, DestinationCounts, DestinationId, EntryKey, OutboxOptions};
+
+/// What the handles and the writer thread share.
+pub(crate) struct Shared {
+    /// The database file.
+    pub(crate) path: PathBuf,
+    /// The open database; `None` once closed, or while the writer reopens it after an I/O error.
+    pub(crate) db: RwLock<Option<Arc<Database>>>,
+    /// Every destination the file knows, configured or not; fixed once opened.
+    pub(crate) destinations: HashMap<DestinationId, Arc<DestinationState>>,
+    /// Destination ids by name.
+    pub(crate) by_name: HashMap<String, DestinationId>,
+    /// Pending entries over all destinations, as of the last commit.
+    pub(crate) pending_total: AtomicU64,
+    /// The quota of pending entries.
+    pub(crate) quota: u64,
+    /// The source of time.
+    pub(crate) clock: Clock,
+    /// redb's cache size, kept to reopen the database after an I/O error.
+    pub(crate) cache_size_bytes: usize,
+}
+
+/// The in-memory state of one destination.
+pub(crate) struct DestinationState {
+    pub(crate) name: String,
+    /// Signalled by the writer after a commit that adds entries for this destination.
+    pub(crate) notify: Arc<tokio::sync::Notify>,
+    /// Keys leased by the dispatcher, kept until the commit that records their outcome, so
+    /// leasing skips them.
+    pub(crate) leased: Mutex<HashSet<EntryKey>>,
+    /// Pending entries as of the last commit.
+    pub(crate) pending: AtomicU64,
+    /// Dead letters as of the last commit.
+    pub(crate) dead: AtomicU64,
+}
+
+impl DestinationState {
+    /// Locks the set of leased keys; a panic elsewhere never leaves it inconsistent, because
+    /// every change is a single insert or remove.
+    pub(crate) fn leased(&self) -> MutexGuard<'_, HashSet<EntryKey>> {
+        self.leased.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Shared {
+    /// Returns the open database, or `None` after close.
+    pub(crate) fn database(&self) -> Option<Arc<Database>> {
+        self.db.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the open database.
+    pub(crate) fn set_database(&self, db: Option<Arc<Database>>) {
+        *self.db.write().unwrap_or_else(PoisonError::into_inner) = db;
+    }
+
+    pub(crate) fn pending_total(&self) -> u64 {
+        self.pending_total.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn counts(&self) -> Vec<DestinationCounts> {
+        let mut counts: Vec<DestinationCounts> = self
+            .destinations
+            .iter()
+            .map(|(id, state)| DestinationCounts {
+                id: *id,
+                name: state.name.clone(),
+                pending: state.pending.load(Ordering::Acquire),
+                leased: state.leased().len() as u64,
+                dead: state.dead.load(Ordering::Acquire),
+            })
+            .collect();
+        counts.sort_by_key(|count| count.id);
+        counts
+    }
+
+    /// Takes the database out of the shared state and closes it if no read is using it.
+    pub(crate) fn close_database(&self) {
+        let Some(db) = self.db.write().unwrap_or_else(PoisonError::into_inner).take() else {
+            return;
+        };
+        // A read in progress holds a clone; the database then closes when that read drops it.
+        if let Ok(db) = Arc::try_unwrap(db)
+            && let Err(error) = db.close()
+        {
+            tracing::error!(path = %self.path.display(), %error, "closing outbox failed");
+        }
+    }
+}
+
+/// Opens the database with an explicit cache size.
+pub(crate) fn open_database(path: &Path, cache_size_bytes: usize) -> Result<Database, OpenError> {
+    Database::builder()
+        .set_cache_size(cache_size_bytes)
+        .create(path)
+        .map_err(|source| OpenError::Database { path: path.to_owned(), source })
+}
+
+/// Opens the database, creates the tables on first use, registers the destinations and loads
+/// the counters and sequence state, without reading the queue.
+pub(crate) fn open(
+    path: &Path,
+    names: &[&str],
+    options: OutboxOptions,
+    clock: Clock,
+) -> Result<(Shared, WriterState), OpenError> {
+    let db = open_database(path, options.cache_size_bytes)?;
+    let storage = |error: redb::Error| OpenError::Storage {
+        path: path.to_owned(),
+        message: error.to_string(),
+    };
+    let ids = initialise(path, &db, names).map_err(|error| match error {
+        InitError::Storage(error) => storage(error),
+        InitError::Open(error) => error,
+    })?;
+    let loaded = load(&db).map_err(storage)?;
+
+    let mut destinations = HashMap::new();
+    let mut by_name = HashMap::new();
+    for (name, id) in ids {
+        let (pending, dead) = loaded.counters.get(&id).copied().unwrap_or((0, 0));
+        destinations.insert(
+            id,
+            Arc::new(DestinationState {
+                name: name.clone(),
+                notify: Arc::new(tokio::sync::Notify::new()),
+                leased: Mutex::new(HashSet::new()),
+                pending: AtomicU64::new(pending),
+                dead: AtomicU64::new(dead),
+            }),
+        );
+        by_name.insert(name, id);
+    }
+    let pending_total = loaded.counters.values().map(|(pending, _)| pending).sum();
+    let shared = Shared {
+        path: path.to_owned(),
+        db: RwLock::new(Some(Arc::new(db))),
+        destinations,
+        by_name,
+        pending_total: AtomicU64::new(pending_total),
+        quota: options.max_pending_entries,
+        clock,
+        cache_size_bytes: options.cache_size_bytes,
+    };
+    Ok((shared, loaded.into_writer_state()))
+}
+
+enum InitError {
+    Storage(redb::Error),
+    Open(OpenError),
+}
+
+impl<E: Into<redb::Error>> From<E> for InitError {
+    fn from(error: E) -> InitError {
+        InitError::Storage(error.into())
+    }
+}
+
+/// Creates missing tables, checks the schema version and assigns ids to new destination names,
+/// in one durable commit. Returns every known destination with its id.
+fn initialise(
+    path: &Path,
+    db: &Database,
+    names: &[&str],
+) -> Result<Vec<(String, DestinationId)>, InitError> {
+    let txn = db.begin_write()?;
+    let mut known = Vec::new();
+    {
+        let mut meta = txn.open_table(META)?;
+        let version = meta.get(META_SCHEMA_VERSION)?.map(|guard| guard.value());
+        match version {
+            None => {
+                meta.insert(META_SCHEMA_VERSION, SCHEMA_VERSION)?;
+            }
+            Some(found) if found > SCHEMA_VERSION => {
+                return Err(InitError::Open(OpenError::NewerSchema {
+                    path: path.to_owned(),
+                    found,
+                    supported: SCHEMA_VERSION,
+                }));
+            }
+            Some(_) => {}
+        }
+        // The meta table holds a handful of keys per destination, so reading the prefix is
+        // bounded by the number of destinations ever configured, not by the queue.
+        let mut next_id = meta.get(META_NEXT_DESTINATION)?.map(|guard| guard.value()).unwrap_or(1);
+        for item in meta.range(META_DESTINATION_PREFIX..)? {
+            let (key, value) = item?;
+            let Some(name) = key.value().strip_prefix(META_DESTINATION_PREFIX) else {
+                break;
+            };
+            known.push((name.to_owned(), DestinationId(value.value() as u32)));
+        }
+        for name in names {
+            if known.iter().any(|(known_name, _)| known_name == name) {
+                continue;
+            }
+            let id = DestinationId(next_id as u32);
+            next_id += 1;
+            meta.insert(format!("{META_DESTINATION_PREFIX}{name}").as_str(), u64::from(id.0))?;
+            known.push(((*name).to_owned(), id));
+        }
+        meta.insert(META_NEXT_DESTINATION, next_id)?;
+        // Opening every table here creates the missing ones, so readers never find one absent.
+        txn.open_table(BODIES)?;
+        txn.open_table(BODY_REFS)?;
+        txn.open_table(ENTRIES)?;
+        txn.open_table(DEAD)?;
+        txn.open_table(COUNTERS)?;
+    }
+    txn.commit()?;
+    Ok(known)
+}
+
+/// The persisted state the writer continues from.
+pub(crate) struct Loaded {
+    pub(crate) counters: HashMap<DestinationId, (u64, u64)>,
+    pub(crate) next_append: u64,
+    pub(crate) due_floor_ms: u64,
+}
+
+impl Loaded {
+    fn into_writer_state(self) -> WriterState {
+        WriterState::new(self)
+    }
+}
+
+/// Reads the counters and the sequence state; never the queue (keeps invariant 6).
+pub(crate) fn load(db: &Database) -> Result<Loaded, redb::Error> {
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    let next_append = meta.get(META_NEXT_APPEND)?.map(|guard| guard.value()).unwrap_or(1);
+    let due_floor_ms = meta.get(META_DUE_FLOOR_MS)?.map(|guard| guard.value()).unwrap_or(0);
+    let table = txn.open_table(COUNTERS)?;
+    let mut counters = HashMap::new();
+    // One row per destination ever configured.
+    for item in table.range(..)? {
+        let (key, value) = item?;
+        counters.insert(DestinationId(key.value()), value.value());
+    }
+    Ok(Loaded { counters, next_append, due_floor_ms })
+}
