@@ -207,7 +207,13 @@ impl Worker {
             };
             match wake {
                 Wake::Shutdown => break,
-                Wake::Finished(joined) => self.finish(joined),
+                Wake::Finished(joined) => {
+                    self.finish(joined);
+                    // Record every other request that has finished too, in the same pass.
+                    while let Some(joined) = self.in_flight.try_join_next_with_id() {
+                        self.finish(joined);
+                    }
+                }
                 Wake::Timer => {}
             }
         }
@@ -216,10 +222,10 @@ impl Worker {
 
     /// Leases due entries up to the in-memory bound and prepares them.
     fn fill(&mut self, now: Instant) {
-        let capacity = self.capacity();
-        if capacity == 0 || !self.circuit.allows_leasing(now) {
+        if !self.wants_lease() || !self.circuit.allows_leasing(now) {
             return;
         }
+        let capacity = self.capacity();
         if self.lease_paused_until.is_some_and(|until| now < until) {
             return;
         }
@@ -247,6 +253,14 @@ impl Worker {
     /// Returns how many more entries may be leased.
     fn capacity(&self) -> usize {
         self.destination.max_in_flight.max(1).saturating_sub(self.held)
+    }
+
+    /// Returns true when leasing is worth a read of the outbox: when nothing waits to be sent,
+    /// or when at least half of the in-memory bound is free. Leasing in such chunks, instead of
+    /// one entry per finished request, keeps reads of the outbox few under load.
+    fn wants_lease(&self) -> bool {
+        let capacity = self.capacity();
+        capacity > 0 && (self.ready.is_empty() || capacity * 2 >= self.destination.max_in_flight)
     }
 
     /// Decodes and renders a leased entry, then batches it or makes it a request.
@@ -490,7 +504,7 @@ impl Worker {
         if !self.ready.is_empty() {
             consider(self.rate_wait);
         }
-        if self.capacity() > 0 && self.circuit.allows_leasing(now) {
+        if self.wants_lease() && self.circuit.allows_leasing(now) {
             let due_ms = match (self.outbox.next_due_ms(self.id), self.retry_due_ms) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
