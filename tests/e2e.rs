@@ -106,7 +106,8 @@ fn sdk_samples_reach_the_webhook_rendered() {
     assert_eq!(song["properties"]["title"], "Ünïcödé \"quoted\" song\n");
     assert_eq!(song["properties"]["rating"], 4.5);
     assert_eq!(song["properties"]["album"], "complex");
-    let checkout = received.iter().map(|r| json(&r.body)).find(|b| b["event"] == "Checkout Started");
+    let checkout =
+        received.iter().map(|r| json(&r.body)).find(|b| b["event"] == "Checkout Started");
     let checkout = checkout.expect("Checkout Started delivered");
     assert_eq!(checkout["properties"]["coupon"], serde_json::Value::Null);
     assert!(!sluice.logs().contains("hook-token"), "secret header value logged");
@@ -166,11 +167,14 @@ fn client_errors_are_dead_lettered_at_once() {
     .expect("reopen outbox");
     let hook = outbox.destination_id("hook").unwrap();
     assert_eq!(outbox.pending(), 0);
-    let dead = outbox.dead_letters(hook, 10).expect("list dead letters");
+    let dead = outbox
+        .dead_letters(hook, None, sluice::store::DeadLetterOrder::OldestFirst, 10)
+        .expect("list dead letters");
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].letter.status, Some(400));
-    assert!(dead[0].letter.response_snippet.contains("invalid external_id"));
-    assert!(dead[0].letter.reason.contains("400"), "{:?}", dead[0].letter.reason);
+    assert_eq!(dead[0].status, Some(400));
+    assert!(dead[0].response_snippet.contains("invalid external_id"));
+    assert!(dead[0].reason.contains("400"), "{:?}", dead[0].reason);
+    assert_eq!(dead[0].attempts, 1);
 }
 
 #[test]
@@ -219,6 +223,7 @@ fn sigterm_stops_cleanly() {
 fn health_reports_ready() {
     let capture = Capture::start();
     let sluice = Sluice::start(&webhook_config(&capture.url("/hook"), ""));
+    sluice::destinations::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let status = runtime.block_on(async {
         reqwest::get(sluice.url("/health")).await.expect("GET /health").status().as_u16()

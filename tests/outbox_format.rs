@@ -110,8 +110,7 @@ async fn version_1_file_opens_and_works() {
         .await
         .unwrap();
     assert!(seqs.start > leases[0].key.event_seq);
-    let mut outcomes: Vec<_> =
-        leases.iter().map(|lease| (lease.key, Outcome::Delivered)).collect();
+    let mut outcomes: Vec<_> = leases.iter().map(|lease| (lease.key, Outcome::Delivered)).collect();
     let billing_leases = outbox.lease(billing, u64::MAX, 10).unwrap();
     assert_eq!(&billing_leases[0].event[..], b"fourth");
     outcomes.extend(billing_leases.iter().map(|lease| (lease.key, Outcome::Delivered)));

@@ -44,9 +44,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    std::fs::create_dir_all(&config.state_dir).with_context(|| {
-        format!("cannot create state directory {}", config.state_dir.display())
-    })?;
+    std::fs::create_dir_all(&config.state_dir)
+        .with_context(|| format!("cannot create state directory {}", config.state_dir.display()))?;
     let names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
     let options = OutboxOptions {
         cache_size_bytes: config.outbox.cache_size_bytes,
@@ -58,13 +57,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    info!(
-        config = %config.path.as_ref().map_or_else(|| "embedded default".into(), |p| p.display().to_string()),
-        outbox = %outbox_path.display(),
-        pending = outbox.pending(),
-        destinations = names.len(),
-        "sluice starting"
-    );
+    let config_name =
+        config.path.as_ref().map_or_else(|| "embedded default".into(), |p| p.display().to_string());
+    info!(config = %config_name, version = env!("CARGO_PKG_VERSION"), "sluice starting");
     for destination in &config.destinations {
         let target = match &destination.kind {
             DestinationKind::Stdout => "stdout".to_owned(),
@@ -78,7 +73,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 
     let ingest_shutdown = CancellationToken::new();
     let dispatch_shutdown = CancellationToken::new();
-    let delivery = dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())?;
+    let delivery =
+        dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())?;
     let state = IngestState::from_config(&config, outbox.clone())?;
     let signals = tokio::spawn(wait_for_signal(ingest_shutdown.clone()));
 

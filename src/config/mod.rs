@@ -273,17 +273,6 @@ impl Config {
     }
 }
 
-impl Default for IngestLimits {
-    fn default() -> IngestLimits {
-        IngestLimits {
-            max_body_bytes: 1 << 20,
-            max_batch_body_bytes: 20 << 20,
-            max_events_per_request: 2000,
-            max_events_per_batch_request: 100_000,
-        }
-    }
-}
-
 impl Default for OutboxSettings {
     fn default() -> OutboxSettings {
         OutboxSettings { cache_size_bytes: 64 << 20, max_pending_entries: 10_000_000 }

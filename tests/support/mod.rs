@@ -23,7 +23,7 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 /// A running `sluice serve` process with its own state directory.
 pub struct Sluice {
     pub child: Child,
-    pub dir: tempfile::TempDir,
+    pub dir: Option<tempfile::TempDir>,
     pub addr: SocketAddr,
     pub stdout: Arc<Mutex<Vec<String>>>,
     pub stderr: Arc<Mutex<Vec<String>>>,
@@ -64,7 +64,7 @@ impl Sluice {
             assert!(started.elapsed() < PATIENCE, "sluice did not start listening");
             std::thread::sleep(Duration::from_millis(20));
         };
-        Sluice { child, dir, addr, stdout, stderr }
+        Sluice { child, dir: Some(dir), addr, stdout, stderr }
     }
 
     /// Returns the base URL of the ingest API.
@@ -74,14 +74,14 @@ impl Sluice {
 
     /// Returns the directory the process runs in.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        self.dir.as_ref().expect("directory kept until the process ends").path()
     }
 
     /// Kills the process with SIGKILL, leaving its state directory in place.
     pub fn kill(mut self) -> tempfile::TempDir {
         self.child.kill().expect("kill sluice");
         self.child.wait().expect("wait for sluice");
-        self.dir
+        self.dir.take().expect("directory kept until the process ends")
     }
 
     /// Sends SIGTERM and waits for the process to exit; returns whether it exited with 0.
@@ -92,7 +92,7 @@ impl Sluice {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return (status.success(), self.dir);
+                return (status.success(), self.dir.take().expect("directory kept"));
             }
             assert!(started.elapsed() < PATIENCE, "sluice did not stop after SIGTERM");
             std::thread::sleep(Duration::from_millis(20));
@@ -215,10 +215,8 @@ impl Capture {
     }
 
     fn serve(port: u16, script: Vec<Reply>) -> Capture {
-        let state = Arc::new(Mutex::new(CaptureState {
-            received: Vec::new(),
-            script: script.into(),
-        }));
+        let state =
+            Arc::new(Mutex::new(CaptureState { received: Vec::new(), script: script.into() }));
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (shutdown_tx, mut shutdown_rx) = tokio::sync::oneshot::channel::<()>();
         let server_state = Arc::clone(&state);
@@ -283,7 +281,10 @@ impl Drop for Capture {
     }
 }
 
-async fn answer(state: Arc<Mutex<CaptureState>>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(
+    state: Arc<Mutex<CaptureState>>,
+    request: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let method = request.method().to_string();
     let path = request.uri().path_and_query().map_or_else(String::new, |p| p.to_string());
     let headers = request
@@ -312,6 +313,7 @@ async fn answer(state: Arc<Mutex<CaptureState>>, request: Request<Incoming>) -> 
 
 /// Posts `body` as JSON to `url` and returns the status and the response body.
 pub fn post_json(url: &str, body: &[u8]) -> (u16, String) {
+    sluice::destinations::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let response = reqwest::Client::new()
