@@ -1,0 +1,119 @@
+//! The settings `<#setting>` changes during a render, and the text conversions they drive.
+
+use super::ast::{NumberDigits, Setting};
+use super::number::{Number, NumberFormat};
+
+/// Render settings, starting from sluice's configuration of FreeMarker: `number_format`
+/// `computer`, the default `boolean_format`, locale en_US, time zone UTC.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The `number_format` text as set.
+    pub number_format_text: String,
+    /// The parsed `number_format`.
+    pub number_format: NumberFormat,
+    /// The texts of `true` and `false`; `None` for the default, which refuses to print booleans
+    /// without `?c` or `?string`.
+    pub boolean_format: Option<(String, String)>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            number_format_text: "computer".to_owned(),
+            number_format: NumberFormat::Computer,
+            boolean_format: None,
+        }
+    }
+}
+
+impl Settings {
+    /// Changes `setting` to `value`; the error says why the value is invalid.
+    pub fn set(&mut self, setting: Setting, value: &str) -> Result<(), String> {
+        match setting {
+            Setting::NumberFormat => {
+                self.number_format = NumberFormat::parse(value).map_err(|e| e.to_string())?;
+                self.number_format_text = value.to_owned();
+            }
+            Setting::BooleanFormat => {
+                self.boolean_format = parse_boolean_format(value)?;
+            }
+            Setting::Locale => {
+                return Err(format!(
+                    "locale {value:?} is not supported; number and date formats use en_US"
+                ));
+            }
+            Setting::DateFormat
+            | Setting::TimeFormat
+            | Setting::DateTimeFormat
+            | Setting::TimeZone => {
+                return Err("date settings are not supported yet".to_owned());
+            }
+            Setting::UrlEscapingCharset | Setting::OutputEncoding => {
+                if !value.eq_ignore_ascii_case("UTF-8") {
+                    return Err(format!(
+                        "charset {value:?} is not supported; request bodies are UTF-8"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends `number` in the current `number_format`.
+    pub fn write_number(&self, number: &Number, out: &mut String) -> Result<(), String> {
+        match &self.number_format {
+            NumberFormat::Computer => number.write_computer(out),
+            format => number.write_format(format, out),
+        }
+        Ok(())
+    }
+
+    /// Appends `number` as `#{...}` prints it: no grouping, and between the given minimum and
+    /// maximum fraction digits (0 to 50 when none are given), rounded half-even.
+    pub fn write_fixed_number(
+        &self,
+        number: &Number,
+        digits: NumberDigits,
+        out: &mut String,
+    ) -> Result<(), String> {
+        let (min, max) = match (digits.min, digits.max) {
+            (None, None) => (0, 50),
+            (Some(min), None) => (min, min),
+            (None, Some(max)) => (0, max),
+            (Some(min), Some(max)) => (min, max.max(min)),
+        };
+        let mut pattern = String::from("0");
+        if max > 0 {
+            pattern.push('.');
+            pattern.extend(std::iter::repeat_n('0', min as usize));
+            pattern.extend(std::iter::repeat_n('#', (max - min) as usize));
+        }
+        let format = NumberFormat::parse(&pattern).map_err(|e| e.to_string())?;
+        number.write_format(&format, out);
+        Ok(())
+    }
+
+    /// Returns the text of a boolean under the current `boolean_format`; `None` when the format
+    /// is the default, which has no text for booleans.
+    pub fn boolean_text(&self, value: bool) -> Option<&str> {
+        let (yes, no) = self.boolean_format.as_ref()?;
+        Some(if value { yes } else { no })
+    }
+}
+
+/// Parses a `boolean_format` value: `"c"`, `"true,false"` (the default) or `"yes,no"`.
+fn parse_boolean_format(value: &str) -> Result<Option<(String, String)>, String> {
+    if value == "c" {
+        return Ok(Some(("true".to_owned(), "false".to_owned())));
+    }
+    if value == "true,false" {
+        return Ok(None);
+    }
+    match value.split_once(',') {
+        Some((yes, no)) if !no.contains(',') => Ok(Some((yes.to_owned(), no.to_owned()))),
+        _ => Err(format!(
+            "boolean_format {value:?} is invalid; write the two texts separated by a comma, \
+             like \"yes,no\", or \"c\""
+        )),
+    }
+}
