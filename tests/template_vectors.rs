@@ -25,30 +25,8 @@ const OUT_OF_SUBSET: &[&str] = &[
 
 /// Vectors the renderer does not pass yet. Each must still fail rather than print something
 /// else; remove a vector from this list once it passes.
-const NOT_YET_SUPPORTED: &[&str] = &[
-    "150-setting-locale",
-    "223-sort-and-sort-by",
-    "235-number-to-datetime-iso",
-    "236-iso-utc-ms-trims-zeros",
-    "237-date-format-patterns",
-    "238-date-long-round-trip",
-    "239-parse-amplitude-event-time",
-    "240-parse-with-datetime-format-setting",
-    "241-parse-iso-strings",
-    "242-parse-date-mismatch-error",
-    "243-parse-pattern-is-lenient",
-    "244-parse-iso-is-strict-error",
-    "245-iso-on-number-error",
-    "246-seconds-to-milliseconds",
-    "247-date-comparison",
-    "248-setting-time-zone",
-    "249-dest-generic-webhook-all-fields",
-    "250-dest-generic-webhook-sparse-event",
-    "251-dest-braze-users-track",
-    "255-dest-slack-message",
-    "258-dest-partner-parameters-mapped-fields",
-    "260-dest-segment-track",
-];
+const NOT_YET_SUPPORTED: &[&str] =
+    &["150-setting-locale", "223-sort-and-sort-by", "248-setting-time-zone"];
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/freemarker-vectors")

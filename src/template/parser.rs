@@ -1387,12 +1387,6 @@ impl<'s> Parser<'s> {
             };
             return Err(self.error_at(name_span, detail));
         };
-        if !builtin.is_available() {
-            return Err(self.error_at(
-                name_span,
-                format!("found built-in `?{name}`, which this renderer does not support yet"),
-            ));
-        }
         let frame = if builtin.is_loop_variable_builtin() {
             match &target.node {
                 ExprKind::Var(Var::Local { frame, .. })

@@ -1,7 +1,45 @@
 //! The settings `<#setting>` changes during a render, and the text conversions they drive.
 
 use super::ast::{NumberDigits, Setting};
+use super::date::{DateKind, DatePattern, IsoOptions, IsoPrecision, TimeZone};
 use super::number::{Number, NumberFormat};
+
+/// A date format: a `SimpleDateFormat` pattern or an ISO 8601 form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateFormat {
+    /// A `SimpleDateFormat` pattern such as `yyyy-MM-dd HH:mm`.
+    Pattern(DatePattern),
+    /// `iso`, `iso_ms`, `xs` or `xs_ms`.
+    Iso(IsoOptions),
+}
+
+impl DateFormat {
+    /// Parses a date format as `?string(...)`, `?datetime(...)` and the format settings take
+    /// it; the error says why the format is rejected.
+    pub fn parse(text: &str) -> Result<DateFormat, String> {
+        let always =
+            |options: IsoOptions| IsoOptions { precision: IsoPrecision::MillisAlways, ..options };
+        match text {
+            "iso" => return Ok(DateFormat::Iso(IsoOptions::MILLIS)),
+            "iso_ms" => return Ok(DateFormat::Iso(IsoOptions::MILLIS_ALWAYS)),
+            "xs" => return Ok(DateFormat::Iso(IsoOptions::XS)),
+            "xs_ms" => return Ok(DateFormat::Iso(always(IsoOptions::XS))),
+            "short" | "medium" | "long" | "full" => {
+                return Err(format!(
+                    "date style {text:?} depends on the JDK and is not supported; give a pattern \
+                     such as \"yyyy-MM-dd HH:mm:ss\""
+                ));
+            }
+            _ => {}
+        }
+        if text.starts_with("iso") || text.starts_with("xs") {
+            return Err(format!(
+                "date format {text:?} is not supported; use a pattern, \"iso\", \"iso_ms\", \"xs\" or \"xs_ms\""
+            ));
+        }
+        DatePattern::parse(text).map(DateFormat::Pattern).map_err(|e| e.to_string())
+    }
+}
 
 /// Render settings, starting from sluice's configuration of FreeMarker: `number_format`
 /// `computer`, the default `boolean_format`, locale en_US, time zone UTC.
@@ -14,6 +52,10 @@ pub struct Settings {
     /// The texts of `true` and `false`; `None` for the default, which refuses to print booleans
     /// without `?c` or `?string`.
     pub boolean_format: Option<(String, String)>,
+    /// `date_format`, `time_format` and `datetime_format`; `None` while unset.
+    pub date_formats: [Option<DateFormat>; 3],
+    /// The `time_zone` dates print and parse in.
+    pub time_zone: TimeZone,
 }
 
 impl Default for Settings {
@@ -22,6 +64,8 @@ impl Default for Settings {
             number_format_text: "computer".to_owned(),
             number_format: NumberFormat::Computer,
             boolean_format: None,
+            date_formats: [None, None, None],
+            time_zone: TimeZone::utc(),
         }
     }
 }
@@ -42,11 +86,17 @@ impl Settings {
                     "locale {value:?} is not supported; number and date formats use en_US"
                 ));
             }
-            Setting::DateFormat
-            | Setting::TimeFormat
-            | Setting::DateTimeFormat
-            | Setting::TimeZone => {
-                return Err("date settings are not supported yet".to_owned());
+            Setting::DateFormat | Setting::TimeFormat | Setting::DateTimeFormat => {
+                let index = match setting {
+                    Setting::DateFormat => 0,
+                    Setting::TimeFormat => 1,
+                    _ => 2,
+                };
+                self.date_formats[index] =
+                    if value.is_empty() { None } else { Some(DateFormat::parse(value)?) };
+            }
+            Setting::TimeZone => {
+                self.time_zone = TimeZone::parse(value).map_err(|e| e.to_string())?;
             }
             Setting::UrlEscapingCharset | Setting::OutputEncoding => {
                 if !value.eq_ignore_ascii_case("UTF-8") {
@@ -57,6 +107,16 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// Returns the format setting for dates of `kind`; `None` while it is unset.
+    pub fn date_format(&self, kind: DateKind) -> Option<&DateFormat> {
+        let index = match kind {
+            DateKind::Date => 0,
+            DateKind::Time => 1,
+            DateKind::DateTime => 2,
+        };
+        self.date_formats[index].as_ref()
     }
 
     /// Appends `number` in the current `number_format`.

@@ -219,26 +219,6 @@ impl BuiltIn {
         matches!(self, BuiltIn::Filter | BuiltIn::Map | BuiltIn::TakeWhile | BuiltIn::DropWhile)
     }
 
-    /// Returns false for built-ins whose library functions are not available yet; the parser
-    /// rejects them.
-    pub fn is_available(self) -> bool {
-        // NOTE: the date built-ins wait for the date library.
-        !matches!(
-            self,
-            BuiltIn::Date
-                | BuiltIn::Time
-                | BuiltIn::DateTime
-                | BuiltIn::IsoUtc
-                | BuiltIn::IsoUtcMs
-                | BuiltIn::IsoLocal
-                | BuiltIn::IsoLocalMs
-                | BuiltIn::Long
-                | BuiltIn::NumberToDateTime
-                | BuiltIn::NumberToDate
-                | BuiltIn::NumberToTime
-        )
-    }
-
     /// Returns true for `?string`, `?date`, `?time` and `?datetime`, which also take a format
     /// as `?name.format` or `?name["format"]`.
     pub fn takes_format_key(self) -> bool {
