@@ -490,7 +490,7 @@ async fn counters_survive_reopen() {
 }
 
 #[tokio::test]
-async fn destination_ids_are_stable_and_removed_ones_keep_data() {
+async fn removed_destination_keeps_id_and_data() {
     let fixture = Fixture::new();
     let outbox = fixture.open(&["a", "b"]);
     let b = outbox.destination_id("b").unwrap();

@@ -1,6 +1,6 @@
 //! The current build reads an outbox file written with schema version 1.
 //!
-//! `tests/fixtures/outbox/v1.redb` holds two destinations with fresh, rescheduled and large
+//! `tests/fixtures/outbox/v1.redb` contains two destinations with fresh, rescheduled and large
 //! entries and one dead letter, written by the function below. To write it again (only when the
 //! format version is raised, keeping the old file under a new name), run
 //! `SLUICE_WRITE_OUTBOX_FIXTURE=1 cargo test --test outbox_format`.
@@ -29,7 +29,7 @@ fn large_body() -> Vec<u8> {
     body
 }
 
-/// Writes the fixture: what it holds is what `version_1_file_opens_and_works` expects.
+/// Writes the fixture, whose contents `version_1_file_opens_and_works` checks.
 async fn write_fixture(path: &Path) {
     let clock = Arc::new(|| START_MS);
     let outbox = Outbox::open_with_clock(path, &["billing", "webhook"], options(), clock).unwrap();

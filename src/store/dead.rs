@@ -11,8 +11,8 @@ use super::records::{DEAD, DeadRecord};
 use super::writer::{Command, Selection};
 use super::{DestinationId, EntryKey, Outbox};
 
-/// Dead letters moved or deleted per transaction by the whole-destination operations, so a
-/// large purge never holds the writer for long.
+/// Dead letters moved or deleted per transaction by the whole-destination operations, so that a
+/// large purge never blocks the writer for long.
 const DEAD_LETTERS_PER_COMMIT: usize = 1000;
 
 /// The order of a dead-letter listing, by event sequence number.
@@ -29,7 +29,7 @@ pub enum DeadLetterOrder {
 pub struct DeadLetterSummary {
     /// The destination and event.
     pub key: DeadLetterKey,
-    /// Why the entry was given up.
+    /// The reason the entry was given up.
     pub reason: String,
     /// The last HTTP status, if a response arrived.
     pub status: Option<u16>,

@@ -56,7 +56,7 @@ use std::thread::JoinHandle;
 
 pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterSummary};
 pub use error::{AppendError, DeadLetterError, LeaseError, OpenError, RecordError};
-pub use keys::{DeadLetterKey, MAX_EVENTS_PER_APPEND};
+pub use keys::{DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND};
 
 use state::Shared;
 use writer::Command;
@@ -131,7 +131,7 @@ pub struct Lease {
     pub first_failure_ms: Option<u64>,
 }
 
-/// What happened to a leased entry.
+/// The result of an attempt to deliver a leased entry.
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Delivered: the entry is removed.
@@ -147,10 +147,10 @@ pub enum Outcome {
     Dead(DeadLetter),
 }
 
-/// Why an entry was given up, as stored in the dead-letter table.
+/// The reason an entry was given up, as stored in the dead-letter table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
-    /// Why the entry was given up.
+    /// The reason the entry was given up.
     pub reason: String,
     /// The last HTTP status, if a response arrived.
     pub status: Option<u16>,
@@ -332,8 +332,8 @@ impl Outbox {
         self.inner.shared.pending_total()
     }
 
-    /// Returns the counters of every destination the outbox knows, by id, including those
-    /// no longer configured.
+    /// Returns the counters of every destination registered in the file, by id, including
+    /// those no longer configured.
     pub fn counts(&self) -> Vec<DestinationCounts> {
         self.inner.shared.counts()
     }
@@ -351,7 +351,7 @@ impl Outbox {
     pub fn close(self) {
         let (reply, receiver) = crossbeam_channel::bounded(1);
         if self.send(Command::Close { reply }).is_ok() {
-            // The writer answers after its last commit; an error means it has already stopped.
+            // The writer replies after its last commit; an error means it has already stopped.
             let _ = receiver.recv();
         }
         self.inner.shared.close_database();

@@ -15,13 +15,13 @@ use super::records::{
 use super::writer::WriterState;
 use super::{Clock, DestinationCounts, DestinationId, EntryKey, OutboxOptions};
 
-/// What the handles and the writer thread share.
+/// State shared by the handles and the writer thread.
 pub(crate) struct Shared {
     /// The database file.
     pub(crate) path: PathBuf,
     /// The open database; `None` once closed, or while the writer reopens it after an I/O error.
     pub(crate) db: RwLock<Option<Arc<Database>>>,
-    /// Every destination the file knows, configured or not; fixed once opened.
+    /// Every destination registered in the file, configured or not; fixed once opened.
     pub(crate) destinations: HashMap<DestinationId, Arc<DestinationState>>,
     /// Destination ids by name.
     pub(crate) by_name: HashMap<String, DestinationId>,
@@ -195,7 +195,7 @@ fn initialise(
             }
             Some(_) => {}
         }
-        // The meta table holds a handful of keys per destination, so reading the prefix is
+        // The meta table contains one key per destination, so reading the prefix is
         // bounded by the number of destinations ever configured, not by the queue.
         let mut next_id = meta.get(META_NEXT_DESTINATION)?.map(|guard| guard.value()).unwrap_or(1);
         for item in meta.range(META_DESTINATION_PREFIX..)? {

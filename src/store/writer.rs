@@ -2,7 +2,7 @@
 //!
 //! It waits for a command, drains whatever else is queued (up to [`MAX_VALUES_PER_COMMIT`]),
 //! applies all of it in one transaction, commits once, and only then publishes counters,
-//! releases leases, signals dispatchers and answers the callers (keeps invariant 1 and 2).
+//! releases leases, signals dispatchers and replies to the callers (keeps invariants 1 and 2).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -15,7 +15,9 @@ use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::error::{AppendError, DeadLetterError, RecordError};
-use super::keys::{DeadLetterKey, MAX_EVENTS_PER_APPEND, append_number, event_index, event_seq};
+use super::keys::{
+    DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND, append_number, event_index, event_seq,
+};
 use super::records::{
     BODIES, BODY_REFS, BodyView, COUNTERS, DEAD, DeadRecord, ENTRIES, EntryRecord, META,
     META_DUE_FLOOR_MS, META_NEXT_APPEND, RECORD_VERSION, encode_body, truncate_utf8,
@@ -24,8 +26,8 @@ use super::records::{
 use super::state::{Loaded, Shared, load, open_database};
 use super::{DestinationId, EntryKey, MAX_ERROR_BYTES, MAX_SNIPPET_BYTES, NewEvent, Outcome};
 
-/// The most values one transaction writes before the writer commits and answers; bounds the
-/// latency a large backlog adds to the requests at its front.
+/// The maximum number of values one transaction writes before the writer commits and replies.
+/// It bounds the latency that a large backlog adds to the requests at its front.
 const MAX_VALUES_PER_COMMIT: usize = 20_000;
 
 /// How long outcomes may stay in non-durable commits before a durable commit follows.
@@ -36,21 +38,21 @@ const REOPEN_WAIT: Duration = Duration::from_secs(5);
 
 /// A request to the writer thread.
 pub(crate) enum Command {
-    /// Store events; answered after the durable commit.
+    /// Store events; the reply follows the durable commit.
     Append { events: Vec<NewEvent>, reply: oneshot::Sender<Result<Range<u64>, AppendError>> },
-    /// Record outcomes of leased entries; never answered.
+    /// Record outcomes of leased entries; there is no reply.
     Complete(Vec<(EntryKey, Outcome)>),
-    /// Move dead letters back to the outbox; answered with the new entry keys.
+    /// Move dead letters back to the outbox; the reply carries the new entry keys.
     Replay { selection: Selection, reply: oneshot::Sender<Result<Vec<EntryKey>, DeadLetterError>> },
-    /// Delete dead letters; answered with the number deleted.
+    /// Delete dead letters; the reply carries the number deleted.
     Purge { selection: Selection, reply: oneshot::Sender<Result<u64, DeadLetterError>> },
-    /// Commit durably; answered after the commit.
+    /// Commit durably; the reply follows the commit.
     Flush { reply: oneshot::Sender<Result<(), AppendError>> },
     /// Commit durably, release the database and stop.
     Close { reply: crossbeam_channel::Sender<()> },
 }
 
-/// Which dead letters a replay or purge takes.
+/// The dead letters that a replay or purge takes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Selection {
     /// Exactly this one.
@@ -73,7 +75,7 @@ impl Command {
         }
     }
 
-    /// Returns whether the command needs a durable commit before its answer.
+    /// Returns whether the command needs a durable commit before its reply.
     fn needs_durable_commit(&self) -> bool {
         !matches!(self, Command::Complete(_))
     }
@@ -152,7 +154,7 @@ fn run(shared: &Shared, mut state: WriterState, commands: &Receiver<Command>) {
     close_database(shared, &mut db);
 }
 
-/// Commits one batch of commands and answers them, reopening the database after an I/O error.
+/// Commits one batch of commands and replies to them, reopening the database after an I/O error.
 fn process(
     shared: &Shared,
     state: &mut WriterState,
@@ -181,7 +183,7 @@ fn process(
         Ok(()) => {
             publish(shared, state, scratch, durable);
             if closing {
-                // Release the file before answering, so the caller of close() finds it closed.
+                // Release the file before replying, so the caller of close() finds it closed.
                 close_database(shared, db);
             }
             for answer in answers {
@@ -255,7 +257,7 @@ fn reopen(shared: &Shared, state: &mut WriterState) -> Option<Arc<Database>> {
     }
 }
 
-/// Why a batch failed, as told to each caller.
+/// The cause of a failed batch, as reported to each caller.
 enum Failure {
     DiskFull,
     Storage(String),
@@ -341,7 +343,7 @@ enum Answer {
 
 impl Answer {
     fn send(self) {
-        // A caller that stopped waiting has nothing to be told.
+        // A caller that stopped waiting needs no reply.
         match self {
             Answer::Append(reply, range) => drop(reply.send(Ok(range))),
             Answer::Replay(reply, keys) => drop(reply.send(Ok(keys))),
@@ -412,6 +414,8 @@ impl Scratch {
         due
     }
 
+    /// Hands out the next append number; `finish` stores its successor in the same transaction
+    /// as the body (keeps invariant 8).
     fn next_append_number(&mut self) -> u64 {
         let number = self.next_append;
         self.next_append += 1;
@@ -542,6 +546,10 @@ fn check_append(
             max: MAX_EVENTS_PER_APPEND,
         });
     }
+    let bytes: usize = events.iter().map(|event| event.body.len()).sum();
+    if bytes > MAX_APPEND_BYTES {
+        return Err(AppendError::TooLarge { bytes, max: MAX_APPEND_BYTES });
+    }
     let mut all = Vec::with_capacity(events.len());
     let mut new_entries = 0u64;
     for event in events {
@@ -554,6 +562,13 @@ fn check_append(
         }
         new_entries += destinations.len() as u64;
         all.push(destinations);
+    }
+    if new_entries > u64::from(u32::MAX) {
+        // One body's refcount is a u32.
+        return Err(AppendError::TooManyEvents {
+            events: events.len(),
+            max: MAX_EVENTS_PER_APPEND,
+        });
     }
     let pending = scratch.pending_total() + new_entries;
     if pending > shared.quota {
@@ -574,6 +589,7 @@ fn apply_append(
         .zip(destinations)
         .map(|(event, ids)| if ids.is_empty() { &[][..] } else { event.body.as_slice() })
         .collect();
+    // check_append has bounded the entries, events and bytes, so these conversions succeed.
     let refcount = u32::try_from(refcount).map_err(|_| {
         redb::Error::Corrupted(format!("append adds {refcount} entries, over u32::MAX"))
     })?;
@@ -622,7 +638,7 @@ fn apply_outcome(
     let now_ms = scratch.now_ms;
     match outcome {
         Outcome::Delivered => {
-            scratch.counter(key.destination).0 -= 1;
+            decrement(&mut scratch.counter(key.destination).0);
             scratch.release_body(key.event_seq);
         }
         Outcome::Retry { due_ms, error } => {
@@ -655,7 +671,7 @@ fn apply_outcome(
             let dead_key = DeadLetterKey { destination: key.destination, event_seq: key.event_seq };
             let replaced = tables.dead.insert(dead_key, stored.encode(&event).as_slice())?;
             let counter = scratch.counter(key.destination);
-            counter.0 -= 1;
+            decrement(&mut counter.0);
             if replaced.is_none() {
                 counter.1 += 1;
             }
@@ -663,6 +679,13 @@ fn apply_outcome(
         }
     }
     Ok(())
+}
+
+/// Lowers a counter by one for a row the transaction removed.
+fn decrement(counter: &mut u64) {
+    // keeps invariant 6: a counter is never below the rows it counts, so it is never zero here.
+    debug_assert!(*counter > 0, "counter below the rows it counts");
+    *counter = counter.saturating_sub(1);
 }
 
 /// Copies one event out of its stored body.
@@ -719,7 +742,7 @@ fn replay(
         tables.entries.insert(key, &[][..])?;
         let counter = scratch.counter(dead_key.destination);
         counter.0 += 1;
-        counter.1 -= 1;
+        decrement(&mut counter.1);
         scratch.notify.insert(dead_key.destination);
         moved.push(key);
     }
@@ -739,7 +762,7 @@ fn purge(
     let mut purged = 0;
     for key in keys {
         if tables.dead.remove(key)?.is_some() {
-            scratch.counter(key.destination).1 -= 1;
+            decrement(&mut scratch.counter(key.destination).1);
             purged += 1;
         }
     }
@@ -781,7 +804,7 @@ fn select(
     }
 }
 
-/// What a transaction does to a body whose entries it released.
+/// The change a transaction makes to a body whose entries it released.
 enum RefcountChange {
     /// The inline refcount stays above zero: rewrite the small body with the new count.
     Rewrite(Vec<u8>),
