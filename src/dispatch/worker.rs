@@ -389,7 +389,6 @@ impl Worker {
     ) {
         let retry = &self.destination.retry;
         let max_attempts = retry.max_retries.saturating_add(1);
-        let now_ms = wall_clock_ms();
         let status = match verdict {
             Verdict::Success { status } => *status,
             Verdict::Retry(failure) | Verdict::GiveUp(failure) => failure.status,
@@ -408,8 +407,7 @@ impl Worker {
                     self.outcomes.push((entry.key, Outcome::Delivered));
                 }
                 Decision::Retry { delay, error } => {
-                    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-                    let due_ms = now_ms.saturating_add(delay_ms);
+                    let due_ms = due_after(delay);
                     self.retry_due_ms = Some(self.retry_due_ms.map_or(due_ms, |d| d.min(due_ms)));
                     retried.get_or_insert_with(|| (entry, 0, delay, error.clone())).1 += 1;
                     self.outcomes.push((entry.key, Outcome::Retry { due_ms, error }));
@@ -549,7 +547,43 @@ fn wall_clock_ms() -> u64 {
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Returns the due time `delay` from now, rounded up to the next millisecond so that an entry
+/// is never leased before `delay` has fully passed.
+fn due_after(delay: Duration) -> u64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let due = since_epoch.saturating_add(delay);
+    let millis = due.as_millis() + u128::from(due.subsec_nanos() % 1_000_000 != 0);
+    u64::try_from(millis).unwrap_or(u64::MAX)
+}
+
 /// Drops sub-millisecond digits so that logged delays read `1m 3s 120ms`, not nanoseconds.
 fn round_to_millis(delay: Duration) -> Duration {
     Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_time_rounds_up() {
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let due = due_after(Duration::from_micros(1500));
+        let earliest = before + Duration::from_micros(1500);
+        assert!(
+            u128::from(due) * 1_000_000 >= earliest.as_nanos(),
+            "due {due} before {earliest:?}"
+        );
+    }
+
+    #[test]
+    fn throttle_counts_held_back_lines() {
+        let start = Instant::now();
+        let mut throttle = Throttle::new();
+        assert_eq!(throttle.allow(start), Some(0));
+        assert_eq!(throttle.allow(start + Duration::from_secs(1)), None);
+        assert_eq!(throttle.allow(start + Duration::from_secs(2)), None);
+        assert_eq!(throttle.allow(start + LOG_INTERVAL), Some(2));
+        assert_eq!(throttle.allow(start + LOG_INTERVAL), None);
+    }
 }
