@@ -1,5 +1,5 @@
 //! Delivery throughput: rendering and batching alone, and end to end from a real outbox to an
-//! HTTP sink on 127.0.0.1 that answers 200 at once.
+//! HTTP sink on 127.0.0.1 that responds 200 at once.
 //!
 //! Run with `cargo bench --bench dispatch`. The end-to-end cases report events per second: each
 //! iteration appends a block of events and waits until the outbox has recorded every delivery.
@@ -60,7 +60,7 @@ fn destination(url: &str, batch: Option<Batch>, concurrency: usize) -> Destinati
     }
 }
 
-/// Starts an HTTP/1.1 sink that reads each body and answers 200.
+/// Starts an HTTP/1.1 sink that reads each body and responds 200.
 async fn start_sink() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

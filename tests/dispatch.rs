@@ -407,3 +407,44 @@ async fn circuit_pauses_failing_destination() {
     assert!(failed <= threshold + 2, "{failed} requests during the outage");
     assert!(harness.dead_letters("hook").is_empty());
 }
+
+#[tokio::test]
+async fn circuit_keeps_attempts_of_waiting_entries() {
+    // Without the circuit, an outage of 1.5 s would exhaust two retries 200 and 400 ms apart
+    // for every entry.
+    let started = std::time::Instant::now();
+    let server = TestServer::start(move |_, _| {
+        if started.elapsed() < Duration::from_millis(1500) {
+            Reply::status(502)
+        } else {
+            Reply::ok()
+        }
+    })
+    .await;
+    let mut destination = http_destination("hook", &server.url("/in"));
+    destination.concurrency = 1;
+    destination.retry = fast_retry(2, 200);
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("hook", 10).await;
+    harness.wait_drained("hook", Duration::from_secs(15)).await;
+    harness.stop().await;
+
+    assert!(harness.dead_letters("hook").is_empty(), "{:?}", harness.dead_letters("hook"));
+    assert_eq!(harness.counts("hook").dead, 0);
+}
+
+#[tokio::test]
+async fn rejected_batch_dead_letters_every_entry() {
+    let server = TestServer::always(Reply::status(422).body("schema mismatch")).await;
+    let destination = batched(http_destination("hook", &server.url("/in")), 10, 64 * 1024, 50);
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("hook", 4).await;
+    harness.wait_drained("hook", Duration::from_secs(10)).await;
+    harness.stop().await;
+
+    assert_eq!(server.count(), 1);
+    let dead = harness.dead_letters("hook");
+    assert_eq!(dead.len(), 4);
+    assert!(dead.iter().all(|d| d.status == Some(422)));
+    assert!(dead.iter().all(|d| d.response_snippet == "schema mismatch"));
+}

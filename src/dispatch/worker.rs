@@ -43,7 +43,7 @@ const LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// An entry held in memory between its lease and its outcome.
 #[derive(Debug, Clone, Copy)]
-struct Held {
+struct LeasedEntry {
     key: EntryKey,
     /// Attempts made before this lease.
     attempts: u32,
@@ -51,13 +51,13 @@ struct Held {
 
 /// A request built and waiting for a permit, a rate-limit token or the circuit.
 struct Prepared {
-    entries: Vec<Held>,
+    entries: Vec<LeasedEntry>,
     request: Request,
 }
 
 /// The entries of a request being sent.
 struct Sending {
-    entries: Vec<Held>,
+    entries: Vec<LeasedEntry>,
     /// True for the single request a half-open circuit lets through.
     probe: bool,
     started: Instant,
@@ -104,7 +104,7 @@ pub(super) struct Worker {
     /// Requests built and not yet sent, oldest first.
     ready: VecDeque<Prepared>,
     /// The open batch; `None` when batching is off.
-    batch: Option<Batcher<Held>>,
+    batch: Option<Batcher<LeasedEntry>>,
     /// Requests being sent. Each task owns a permit of `permits` until its attempt ends, then
     /// returns the verdict. No task is aborted, so shutdown waits for every attempt.
     in_flight: JoinSet<Verdict>,
@@ -114,7 +114,7 @@ pub(super) struct Worker {
     /// The concurrency limit: one permit per request in flight.
     permits: Arc<Semaphore>,
     /// Entries leased and without an outcome yet: in `ready`, `batch` or `sending`.
-    held: usize,
+    leased: usize,
     rate: Option<TokenBucket>,
     /// When the rate limit next allows a request, if one is waiting for it.
     rate_wait: Option<Instant>,
@@ -155,7 +155,7 @@ impl Worker {
             in_flight: JoinSet::new(),
             sending: HashMap::new(),
             permits: Arc::new(Semaphore::new(destination.concurrency.max(1))),
-            held: 0,
+            leased: 0,
             rate: destination.rate_limit.map(|limit| TokenBucket::new(limit, now)),
             rate_wait: None,
             circuit: Circuit::new(destination.retry.clone()),
@@ -252,7 +252,7 @@ impl Worker {
 
     /// Returns how many more entries may be leased.
     fn capacity(&self) -> usize {
-        self.destination.max_in_flight.max(1).saturating_sub(self.held)
+        self.destination.max_in_flight.max(1).saturating_sub(self.leased)
     }
 
     /// Returns true when leasing is worth a read of the outbox: when nothing waits to be sent,
@@ -265,26 +265,26 @@ impl Worker {
 
     /// Decodes and renders a leased entry, then batches it or makes it a request.
     fn prepare(&mut self, lease: Lease, now: Instant) {
-        self.held += 1;
-        let held = Held { key: lease.key, attempts: lease.attempts };
+        self.leased += 1;
+        let entry = LeasedEntry { key: lease.key, attempts: lease.attempts };
         let event = match Event::decode(&lease.event) {
             Ok(event) => event,
             Err(error) => {
                 let reason = format!("stored event cannot be decoded: {error}");
-                self.dead_letter_unsent(vec![held], &reason);
+                self.dead_letter_unsent(vec![entry], &reason);
                 return;
             }
         };
         if let Err(error) = render_event(&self.destination, &event.input, &mut self.scratch) {
-            self.dead_letter_unsent(vec![held], &error.to_string());
+            self.dead_letter_unsent(vec![entry], &error.to_string());
             return;
         }
 
         if self.batch.is_none() {
             let body = Bytes::copy_from_slice(self.scratch.as_bytes());
             match build_request(&self.destination, Some(&event.input), body) {
-                Ok(request) => self.ready.push_back(Prepared { entries: vec![held], request }),
-                Err(error) => self.dead_letter_unsent(vec![held], &error.to_string()),
+                Ok(request) => self.ready.push_back(Prepared { entries: vec![entry], request }),
+                Err(error) => self.dead_letter_unsent(vec![entry], &error.to_string()),
             }
             return;
         }
@@ -292,7 +292,7 @@ impl Worker {
             self.close_batch();
         }
         if let Some(batch) = &mut self.batch {
-            batch.push(held, &self.scratch, now);
+            batch.push(entry, &self.scratch, now);
             if batch.is_full() {
                 self.close_batch();
             }
@@ -380,37 +380,41 @@ impl Worker {
     }
 
     /// Decides and queues the outcome of every entry of a finished request, and logs it.
-    fn record(&mut self, entries: Vec<Held>, verdict: &Verdict, elapsed: Duration, now: Instant) {
+    fn record(
+        &mut self,
+        entries: Vec<LeasedEntry>,
+        verdict: &Verdict,
+        elapsed: Duration,
+        now: Instant,
+    ) {
         let retry = &self.destination.retry;
         let max_attempts = retry.max_retries.saturating_add(1);
-        let now_ms = wall_clock_ms();
         let status = match verdict {
             Verdict::Success { status } => *status,
             Verdict::Retry(failure) | Verdict::GiveUp(failure) => failure.status,
         };
         let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
 
-        let mut delivered: Option<(Held, usize)> = None;
-        let mut retried: Option<(Held, usize, Duration, String)> = None;
-        let mut dead: Option<(Held, usize, String)> = None;
-        self.held = self.held.saturating_sub(entries.len());
-        for held in entries {
-            let attempt = held.attempts.saturating_add(1);
+        let mut delivered: Option<(LeasedEntry, usize)> = None;
+        let mut retried: Option<(LeasedEntry, usize, Duration, String)> = None;
+        let mut dead: Option<(LeasedEntry, usize, String)> = None;
+        self.leased = self.leased.saturating_sub(entries.len());
+        for entry in entries {
+            let attempt = entry.attempts.saturating_add(1);
             match decide(verdict, attempt, retry, fastrand::f64()) {
                 Decision::Delivered => {
-                    delivered.get_or_insert((held, 0)).1 += 1;
-                    self.outcomes.push((held.key, Outcome::Delivered));
+                    delivered.get_or_insert((entry, 0)).1 += 1;
+                    self.outcomes.push((entry.key, Outcome::Delivered));
                 }
                 Decision::Retry { delay, error } => {
-                    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-                    let due_ms = now_ms.saturating_add(delay_ms);
+                    let due_ms = due_after(delay);
                     self.retry_due_ms = Some(self.retry_due_ms.map_or(due_ms, |d| d.min(due_ms)));
-                    retried.get_or_insert_with(|| (held, 0, delay, error.clone())).1 += 1;
-                    self.outcomes.push((held.key, Outcome::Retry { due_ms, error }));
+                    retried.get_or_insert_with(|| (entry, 0, delay, error.clone())).1 += 1;
+                    self.outcomes.push((entry.key, Outcome::Retry { due_ms, error }));
                 }
                 Decision::Dead(letter) => {
-                    dead.get_or_insert_with(|| (held, 0, letter.reason.clone())).1 += 1;
-                    self.outcomes.push((held.key, Outcome::Dead(letter)));
+                    dead.get_or_insert_with(|| (entry, 0, letter.reason.clone())).1 += 1;
+                    self.outcomes.push((entry.key, Outcome::Dead(letter)));
                 }
             }
         }
@@ -459,7 +463,7 @@ impl Worker {
 
     /// Dead-letters entries that were never sent (decode, render or request-building errors);
     /// their attempt counts are reported as they stood.
-    fn dead_letter_unsent(&mut self, entries: Vec<Held>, reason: &str) {
+    fn dead_letter_unsent(&mut self, entries: Vec<LeasedEntry>, reason: &str) {
         let now = Instant::now();
         if let Some(first) = entries.first()
             && let Some(suppressed) = self.dead_log.allow(now)
@@ -472,14 +476,14 @@ impl Worker {
                 "event cannot be delivered, moved to dead letters"
             );
         }
-        self.held = self.held.saturating_sub(entries.len());
-        for held in entries {
+        self.leased = self.leased.saturating_sub(entries.len());
+        for entry in entries {
             let letter = DeadLetter {
                 reason: reason.to_owned(),
                 status: None,
                 response_snippet: String::new(),
             };
-            self.outcomes.push((held.key, Outcome::Dead(letter)));
+            self.outcomes.push((entry.key, Outcome::Dead(letter)));
         }
     }
 
@@ -527,7 +531,7 @@ impl Worker {
             batch.take();
         }
         // Leases live in memory only, so what was not sent stays due in the outbox.
-        self.held = self.held.saturating_sub(unsent);
+        self.leased = self.leased.saturating_sub(unsent);
         info!(in_flight = self.sending.len(), unsent, "delivery stopping");
         while let Some(joined) = self.in_flight.join_next_with_id().await {
             self.finish(joined);
@@ -543,7 +547,43 @@ fn wall_clock_ms() -> u64 {
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Returns the due time `delay` from now, rounded up to the next millisecond so that an entry
+/// is never leased before `delay` has fully passed.
+fn due_after(delay: Duration) -> u64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let due = since_epoch.saturating_add(delay);
+    let millis = due.as_millis() + u128::from(due.subsec_nanos() % 1_000_000 != 0);
+    u64::try_from(millis).unwrap_or(u64::MAX)
+}
+
 /// Drops sub-millisecond digits so that logged delays read `1m 3s 120ms`, not nanoseconds.
 fn round_to_millis(delay: Duration) -> Duration {
     Duration::from_millis(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_time_rounds_up() {
+        let before = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let due = due_after(Duration::from_micros(1500));
+        let earliest = before + Duration::from_micros(1500);
+        assert!(
+            u128::from(due) * 1_000_000 >= earliest.as_nanos(),
+            "due {due} before {earliest:?}"
+        );
+    }
+
+    #[test]
+    fn throttle_counts_held_back_lines() {
+        let start = Instant::now();
+        let mut throttle = Throttle::new();
+        assert_eq!(throttle.allow(start), Some(0));
+        assert_eq!(throttle.allow(start + Duration::from_secs(1)), None);
+        assert_eq!(throttle.allow(start + Duration::from_secs(2)), None);
+        assert_eq!(throttle.allow(start + LOG_INTERVAL), Some(2));
+        assert_eq!(throttle.allow(start + LOG_INTERVAL), None);
+    }
 }
