@@ -230,3 +230,25 @@ fn health_reports_ready() {
     });
     assert_eq!(status, 200);
 }
+
+#[test]
+fn systemd_is_told_when_ready_and_stopping() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(support::PATIENCE)).unwrap();
+    let socket_text = socket_path.to_str().unwrap().to_owned();
+    let sluice = Sluice::start_with_env(
+        dir,
+        &["--listen", "127.0.0.1:0"],
+        &[("NOTIFY_SOCKET", socket_text.as_str())],
+    );
+    let mut buffer = [0u8; 256];
+    let size = socket.recv(&mut buffer).expect("READY=1 arrives");
+    assert_eq!(std::str::from_utf8(&buffer[..size]).unwrap().trim(), "READY=1");
+    let (clean, _dir) = sluice.terminate();
+    assert!(clean);
+    let size = socket.recv(&mut buffer).expect("STOPPING=1 arrives");
+    assert_eq!(std::str::from_utf8(&buffer[..size]).unwrap().trim(), "STOPPING=1");
+}

@@ -77,10 +77,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())?;
     let state = IngestState::from_config(&config, outbox.clone())?;
     let signals = tokio::spawn(wait_for_signal(ingest_shutdown.clone()));
+    notify_systemd(sd_notify::NotifyState::Ready);
 
     let served = ingest::serve(listener, state, ingest_shutdown.clone()).await;
     ingest_shutdown.cancel();
     signals.abort();
+    notify_systemd(sd_notify::NotifyState::Stopping);
     info!("ingest stopped; finishing deliveries in flight");
     dispatch_shutdown.cancel();
     let delivered = delivery.wait().await;
@@ -90,6 +92,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     served?;
     delivered?;
     Ok(())
+}
+
+/// Tells systemd about a state change when it started sluice with `Type=notify`; does
+/// nothing otherwise.
+fn notify_systemd(state: sd_notify::NotifyState<'_>) {
+    if let Err(error) = sd_notify::notify(&[state]) {
+        warn!(%error, "cannot notify systemd");
+    }
 }
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C (SIGINT).

@@ -41,7 +41,13 @@ impl Sluice {
     /// Starts `sluice serve ARGS` with `dir` as the working directory and waits until it
     /// listens.
     pub fn start_in(dir: tempfile::TempDir, args: &[&str]) -> Sluice {
+        Sluice::start_with_env(dir, args, &[])
+    }
+
+    /// Starts `sluice serve ARGS` in `dir` with extra environment variables.
+    pub fn start_with_env(dir: tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Sluice {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command.envs(env.iter().copied());
         command
             .arg("serve")
             .args(args)
