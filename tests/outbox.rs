@@ -699,3 +699,31 @@ fn dropping_handles_mid_append_keeps_acknowledged_events() {
         assert!(present.contains(body), "acknowledged event {body} is lost");
     }
 }
+
+#[tokio::test]
+async fn destinations_register_while_running() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let ids = outbox.register_destinations(&["b", "a", "c", "b"]).await.unwrap();
+    assert_eq!(ids[1], a);
+    assert_eq!(ids[0], ids[3]);
+    assert_ne!(ids[0], ids[2]);
+    assert_ne!(ids[0], a);
+    let b = outbox.destination_id("b").unwrap();
+    assert_eq!(b, ids[0]);
+
+    let notify = outbox.notifier(b);
+    outbox.append(vec![event("for-b", &[b])]).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
+        .await
+        .expect("notified after append");
+    assert_eq!(bodies_of(&outbox.lease(b, u64::MAX, 10).unwrap()), ["for-b"]);
+    outbox.close();
+
+    let outbox = fixture.open(&["a"]);
+    assert_eq!(outbox.destination_id("b"), Some(b));
+    assert_eq!(outbox.destination_id("c"), Some(ids[2]));
+    assert_eq!(outbox.counts().len(), 3);
+    assert_eq!(outbox.counts()[1].pending, 1);
+}

@@ -99,7 +99,7 @@ impl Outbox {
         limit: usize,
     ) -> Result<Vec<DeadLetterSummary>, DeadLetterError> {
         let shared = &self.inner.shared;
-        if !shared.destinations.contains_key(&destination) {
+        if !shared.has_destination(destination) {
             return Err(DeadLetterError::UnknownDestination(destination.0));
         }
         let db = shared.database().ok_or(DeadLetterError::Closed)?;
@@ -134,7 +134,7 @@ impl Outbox {
     /// Returns one dead letter with its event body.
     pub fn dead_letter(&self, key: DeadLetterKey) -> Result<DeadLetterDetail, DeadLetterError> {
         let shared = &self.inner.shared;
-        if !shared.destinations.contains_key(&key.destination) {
+        if !shared.has_destination(key.destination) {
             return Err(DeadLetterError::UnknownDestination(key.destination.0));
         }
         let db = shared.database().ok_or(DeadLetterError::Closed)?;

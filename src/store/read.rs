@@ -16,8 +16,8 @@ impl From<redb::Error> for LeaseError {
     }
 }
 
-fn destination(shared: &Shared, id: DestinationId) -> Result<&Arc<DestinationState>, LeaseError> {
-    shared.destinations.get(&id).ok_or(LeaseError::UnknownDestination(id.0))
+fn destination(shared: &Shared, id: DestinationId) -> Result<Arc<DestinationState>, LeaseError> {
+    shared.destination(id).ok_or(LeaseError::UnknownDestination(id.0))
 }
 
 /// Leases up to `max` due entries of a destination that are not leased yet, oldest due first.
