@@ -12,7 +12,7 @@ use super::writer::{Command, Selection};
 use super::{DestinationId, EntryKey, Outbox};
 
 /// Dead letters moved or deleted per transaction by the whole-destination operations, so that a
-/// large purge never blocks the writer for long.
+/// large purge holds up appends for one bounded transaction at a time.
 const DEAD_LETTERS_PER_COMMIT: usize = 1000;
 
 /// The order of a dead-letter listing, by event sequence number.
@@ -105,6 +105,7 @@ impl Outbox {
         let db = shared.database().ok_or(DeadLetterError::Closed)?;
         let txn = db.begin_read().map_err(redb::Error::from)?;
         let table = txn.open_table(DEAD).map_err(redb::Error::from)?;
+
         let first = DeadLetterKey { destination, event_seq: 0 };
         let last = DeadLetterKey { destination, event_seq: u64::MAX };
         let bounds = match (order, start_after) {
@@ -118,6 +119,7 @@ impl Outbox {
                 Bound::Excluded(DeadLetterKey { destination, event_seq: seq }),
             ),
         };
+
         let range = table.range(bounds).map_err(redb::Error::from)?;
         let items: Box<dyn Iterator<Item = _>> = match order {
             DeadLetterOrder::OldestFirst => Box::new(range),

@@ -54,7 +54,7 @@ pub(crate) fn lease(
         }
 
         // NOTE: an unreadable entry or body fails every lease of the destination until an
-        // operator removes it; only a damaged file or a newer build's records cause one.
+        // operator removes it. Only a damaged file or records of a newer build cause one.
         let record = EntryRecord::decode(value.value()).map_err(|error| {
             LeaseError::Storage(format!(
                 "entry of destination id {} for event {}: {error}",

@@ -1,8 +1,9 @@
 //! The writer thread: the only place that opens write transactions.
 //!
-//! It waits for a command, drains whatever else is queued (up to [`MAX_VALUES_PER_COMMIT`]),
-//! applies all of it in one transaction, commits once, and only then publishes counters,
-//! releases leases, signals dispatchers and replies to the callers (keeps invariants 1 and 2).
+//! It waits for a command, drains whatever else is queued (up to [`MAX_VALUES_PER_COMMIT`]) and
+//! applies all of it in one transaction, committed once. Only after the commit does it publish
+//! counters, release leases, signal dispatchers and reply to the callers (keeps invariants 1
+//! and 2).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -185,6 +186,8 @@ fn process(
     });
     match result {
         Ok(()) => {
+            // keeps invariant 1: every reply follows a durable commit (outcomes get no reply).
+            debug_assert!(durable || answers.is_empty());
             publish(shared, state, scratch, durable);
             if closing {
                 // Release the file before replying, so the caller of close() finds it closed.
@@ -313,7 +316,7 @@ fn is_disk_full(error: &std::io::Error) -> bool {
     )
 }
 
-/// Answers every command of a batch that was not applied with `failure`.
+/// Replies with `failure` to every command of a batch that was not applied.
 fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
     for command in batch {
         match command {
@@ -343,7 +346,7 @@ fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
     }
 }
 
-/// An answer to send once the commit has succeeded.
+/// A reply to send once the commit has succeeded.
 enum Answer {
     Append(oneshot::Sender<Result<Range<u64>, AppendError>>, Range<u64>),
     Replay(oneshot::Sender<Result<Vec<EntryKey>, DeadLetterError>>, Vec<EntryKey>),
@@ -472,9 +475,9 @@ impl<'txn> Tables<'txn> {
 
 /// Applies every command to the transaction and commits it.
 ///
-/// Commands rejected before any write (quota, unknown destination, missing dead letter) are
-/// answered at once. Commands applied are answered through `answers` after the commit. On an
-/// error, commands not yet reached are moved to `unapplied` so the caller can fail them.
+/// Commands rejected before any write (quota, unknown destination, missing dead letter) get
+/// their reply at once. Commands applied queue theirs in `answers`, sent after the commit. On an
+/// error, commands not yet reached are moved to `unapplied`, so that the caller can fail them.
 fn apply_and_commit(
     shared: &Shared,
     scratch: &mut Scratch,
@@ -751,7 +754,8 @@ fn apply_outcome(
 
 /// Lowers a counter by one for a row the transaction removed.
 fn decrement(counter: &mut u64) {
-    // keeps invariant 6: a counter is never below the rows it counts, so it is never zero here.
+    // keeps invariant 6: the counter equals the rows it counts, and the transaction has just
+    // removed one of them, so it is above zero.
     debug_assert!(*counter > 0, "counter below the rows it counts");
     *counter = counter.saturating_sub(1);
 }
