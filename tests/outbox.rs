@@ -727,3 +727,12 @@ async fn destinations_register_while_running() {
     assert_eq!(outbox.counts().len(), 3);
     assert_eq!(outbox.counts()[1].pending, 1);
 }
+
+#[test]
+fn second_open_of_same_file_is_rejected() {
+    let fixture = Fixture::new();
+    let _outbox = fixture.open(&["a"]);
+    let error = Outbox::open(&fixture.path, &["a"], options()).unwrap_err();
+    assert!(matches!(error, sluice::store::OpenError::AlreadyOpen { .. }), "{error}");
+    assert!(error.to_string().contains("open in another process"), "{error}");
+}

@@ -156,10 +156,13 @@ impl Shared {
 
 /// Opens the database with an explicit cache size.
 pub(crate) fn open_database(path: &Path, cache_size_bytes: usize) -> Result<Database, OpenError> {
-    Database::builder()
-        .set_cache_size(cache_size_bytes)
-        .create(path)
-        .map_err(|source| OpenError::Database { path: path.to_owned(), source })
+    Database::builder().set_cache_size(cache_size_bytes).create(path).map_err(|source| match source
+    {
+        redb::DatabaseError::DatabaseAlreadyOpen => {
+            OpenError::AlreadyOpen { path: path.to_owned() }
+        }
+        source => OpenError::Database { path: path.to_owned(), source },
+    })
 }
 
 /// Opens the database, creates the tables on first use, registers the destinations and loads
