@@ -736,3 +736,38 @@ fn second_open_of_same_file_is_rejected() {
     assert!(matches!(error, sluice::store::OpenError::AlreadyOpen { .. }), "{error}");
     assert!(error.to_string().contains("open in another process"), "{error}");
 }
+
+#[tokio::test]
+async fn unreadable_dead_letter_is_reported_and_passed() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let bodies: Vec<String> = (0..1203).map(|i| format!("d{i}")).collect();
+    let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let keys = make_dead_letters(&outbox, a, &bodies).await;
+    outbox.close();
+    {
+        let db = redb::Database::create(&fixture.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(TableDefinition::<DeadLetterKey, &[u8]>::new("dead"))
+            .unwrap()
+            .insert(keys[5], &b"\xc1 not a record"[..])
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    let outbox = fixture.open(&["a"]);
+    let page = outbox.dead_letter_page(a, None, DeadLetterOrder::OldestFirst, 10).unwrap();
+    assert_eq!(page.letters.len(), 9);
+    assert_eq!(page.unreadable.len(), 1);
+    assert_eq!(page.unreadable[0].0, keys[5]);
+    let listed = outbox.dead_letters(a, None, DeadLetterOrder::OldestFirst, 10).unwrap();
+    assert_eq!(listed.len(), 9);
+    let unreadable = outbox.replay_dead_letter(keys[5]).await;
+    assert!(matches!(unreadable, Err(DeadLetterError::Storage(_))), "{unreadable:?}");
+    assert_eq!(outbox.replay_dead_letters(a).await.unwrap(), 1202);
+    let counts = outbox.counts();
+    assert_eq!((counts[0].pending, counts[0].dead), (1202, 1));
+    assert_eq!(outbox.purge_dead_letters(a).await.unwrap(), 1);
+    assert_eq!(outbox.counts()[0].dead, 0);
+}

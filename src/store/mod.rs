@@ -55,7 +55,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterSummary};
+pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterPage, DeadLetterSummary};
 pub use error::{AppendError, DeadLetterError, LeaseError, OpenError, RecordError};
 pub use keys::{DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND};
 

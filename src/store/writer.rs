@@ -6,7 +6,7 @@
 //! and 2).
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
+use std::ops::{Bound, Range};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ pub(crate) enum Command {
     /// Record outcomes of leased entries; there is no reply.
     Complete(Vec<(EntryKey, Outcome)>),
     /// Move dead letters back to the outbox; the reply carries the new entry keys.
-    Replay { selection: Selection, reply: oneshot::Sender<Result<Vec<EntryKey>, DeadLetterError>> },
+    Replay { selection: Selection, reply: oneshot::Sender<Result<Replayed, DeadLetterError>> },
     /// Delete dead letters; the reply carries the number deleted.
     Purge { selection: Selection, reply: oneshot::Sender<Result<u64, DeadLetterError>> },
     /// Register destination names; the reply carries their ids after the durable commit.
@@ -60,8 +60,8 @@ pub(crate) enum Command {
 pub(crate) enum Selection {
     /// Exactly this one.
     One(DeadLetterKey),
-    /// Up to `max` of the destination's, oldest first.
-    Oldest { destination: DestinationId, max: usize },
+    /// Up to `max` of the destination's, oldest first, after the event sequence `after`.
+    Oldest { destination: DestinationId, after: Option<u64>, max: usize },
 }
 
 impl Command {
@@ -349,7 +349,7 @@ fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
 /// A reply to send once the commit has succeeded.
 enum Answer {
     Append(oneshot::Sender<Result<Range<u64>, AppendError>>, Range<u64>),
-    Replay(oneshot::Sender<Result<Vec<EntryKey>, DeadLetterError>>, Vec<EntryKey>),
+    Replay(oneshot::Sender<Result<Replayed, DeadLetterError>>, Replayed),
     Purge(oneshot::Sender<Result<u64, DeadLetterError>>, u64),
     Register(oneshot::Sender<Result<Vec<DestinationId>, AppendError>>, Vec<DestinationId>),
     Flush(oneshot::Sender<Result<(), AppendError>>),
@@ -361,7 +361,7 @@ impl Answer {
         // A caller that stopped waiting needs no reply.
         match self {
             Answer::Append(reply, range) => drop(reply.send(Ok(range))),
-            Answer::Replay(reply, keys) => drop(reply.send(Ok(keys))),
+            Answer::Replay(reply, replayed) => drop(reply.send(Ok(replayed))),
             Answer::Purge(reply, count) => drop(reply.send(Ok(count))),
             Answer::Register(reply, ids) => drop(reply.send(Ok(ids))),
             Answer::Flush(reply) => drop(reply.send(Ok(()))),
@@ -537,7 +537,7 @@ fn apply(
             Ok(Ok(keys)) => answers.push(Answer::Replay(reply, keys)),
             Ok(Err(error)) => drop(reply.send(Err(error))),
             Err(error) => {
-                answers.push(Answer::Replay(reply, Vec::new()));
+                answers.push(Answer::Replay(reply, Replayed::default()));
                 return Err(error);
             }
         },
@@ -774,27 +774,52 @@ fn read_event(
         .map(<[u8]>::to_vec))
 }
 
+/// The result of one replay command.
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    /// The new entries, in the order of the dead letters they came from.
+    pub(crate) moved: Vec<EntryKey>,
+    /// Dead letters looked at, including unreadable ones left in place.
+    pub(crate) examined: usize,
+    /// The event sequence of the last dead letter looked at.
+    pub(crate) last_examined: Option<u64>,
+}
+
 fn replay(
     shared: &Shared,
     scratch: &mut Scratch,
     tables: &mut Tables<'_>,
     selection: Selection,
-) -> Result<Result<Vec<EntryKey>, DeadLetterError>, redb::Error> {
+) -> Result<Result<Replayed, DeadLetterError>, redb::Error> {
     let keys = match select(shared, tables, selection)? {
         Ok(keys) => keys,
         Err(error) => return Ok(Err(error)),
     };
-    let mut moved = Vec::with_capacity(keys.len());
+    let mut replayed = Replayed {
+        moved: Vec::with_capacity(keys.len()),
+        examined: keys.len(),
+        last_examined: keys.last().map(|key| key.event_seq),
+    };
     for dead_key in keys {
         let event = {
             let Some(stored) = tables.dead.get(dead_key)? else { continue };
             match DeadRecord::decode(stored.value()) {
                 Ok((_, event)) => event.to_vec(),
-                Err(error) => {
+                Err(error) if matches!(selection, Selection::One(_)) => {
                     return Ok(Err(DeadLetterError::Storage(format!(
                         "dead letter for destination id {} and event {} is unreadable: {error}",
                         dead_key.destination.0, dead_key.event_seq
                     ))));
+                }
+                Err(error) => {
+                    // Left in place, so the rest of the destination's dead letters still move.
+                    tracing::error!(
+                        destination = shared.destination_name(dead_key.destination),
+                        event_seq = dead_key.event_seq,
+                        %error,
+                        "dead letter unreadable; not replayed"
+                    );
+                    continue;
                 }
             }
         };
@@ -816,9 +841,9 @@ fn replay(
         counter.0 += 1;
         decrement(&mut counter.1);
         scratch.notify.insert(dead_key.destination);
-        moved.push(key);
+        replayed.moved.push(key);
     }
-    Ok(Ok(moved))
+    Ok(Ok(replayed))
 }
 
 fn purge(
@@ -860,14 +885,17 @@ fn select(
             }
             Ok(Ok(vec![key]))
         }
-        Selection::Oldest { destination, max } => {
+        Selection::Oldest { destination, after, max } => {
             if !shared.has_destination(destination) {
                 return Ok(Err(DeadLetterError::UnknownDestination(destination.0)));
             }
-            let first = DeadLetterKey { destination, event_seq: 0 };
-            let last = DeadLetterKey { destination, event_seq: u64::MAX };
+            let first = match after {
+                Some(seq) => Bound::Excluded(DeadLetterKey { destination, event_seq: seq }),
+                None => Bound::Included(DeadLetterKey { destination, event_seq: 0 }),
+            };
+            let last = Bound::Included(DeadLetterKey { destination, event_seq: u64::MAX });
             let mut keys = Vec::new();
-            for item in tables.dead.range(first..=last)?.take(max) {
+            for item in tables.dead.range((first, last))?.take(max) {
                 let (key, _) = item?;
                 keys.push(key.value());
             }
