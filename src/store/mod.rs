@@ -40,7 +40,8 @@
 //! An entry is queued by `append`, leased in memory by `lease`, and then delivered (deleted),
 //! rescheduled (moved to a later due time with its attempt count), or given up (moved to the
 //! dead letters with the event body). A dead letter can be replayed (queued again, due now,
-//! attempts reset) or purged. Leases are never stored: after a crash every entry is due again.
+//! attempts reset) or purged. Leases are never stored, so after a crash every entry that was
+//! leased can be leased again.
 
 mod dead;
 mod error;
