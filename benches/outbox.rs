@@ -33,6 +33,15 @@ fn body(i: usize) -> Vec<u8> {
     body
 }
 
+/// Returns the directory for the database files: `SLUICE_BENCH_DIR` if set, else one under the
+/// target directory rather than /tmp, which may be a RAM file system where fsync costs nothing.
+/// Pointing `SLUICE_BENCH_DIR` at a RAM file system such as /dev/shm measures the CPU cost alone.
+fn bench_dir() -> std::path::PathBuf {
+    std::env::var_os("SLUICE_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")))
+}
+
 struct Setup {
     _dir: tempfile::TempDir,
     outbox: Outbox,
@@ -41,9 +50,7 @@ struct Setup {
 }
 
 fn open_outbox() -> Setup {
-    // Under the target directory rather than /tmp, which may be a RAM file system where fsync
-    // costs nothing.
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let dir = tempfile::tempdir_in(bench_dir()).unwrap();
     let outbox = Outbox::open(&dir.path().join("outbox.redb"), &["bench"], options()).unwrap();
     let destination = outbox.destination_id("bench").unwrap();
     let runtime =
@@ -166,7 +173,7 @@ fn redb_baseline(c: &mut Criterion) {
     let mut group = c.benchmark_group("redb_baseline");
     group.sample_size(10).measurement_time(Duration::from_secs(10));
     for values in [1u64, 100] {
-        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let dir = tempfile::tempdir_in(bench_dir()).unwrap();
         let db = redb::Database::builder()
             .set_cache_size(64 * 1024 * 1024)
             .create(dir.path().join("baseline.redb"))

@@ -17,6 +17,15 @@ pub enum OpenError {
         #[source]
         source: redb::DatabaseError,
     },
+    /// Another process has the file open; redb allows one writer process per file.
+    #[error(
+        "outbox {path} is open in another process. Stop that process or use another state \
+         directory"
+    )]
+    AlreadyOpen {
+        /// The database file.
+        path: PathBuf,
+    },
     /// Reading or initialising the tables failed.
     #[error("cannot read outbox {path}: {message}")]
     Storage {

@@ -26,20 +26,22 @@
 //! | --- | --- | --- |
 //! | `bodies` | append number (u64) | the events of one append, with an index and a refcount |
 //! | `body_refs` | append number (u64) | refcount of a body too large to rewrite (u32) |
-//! | `entries` | destination (u32), due ms (u64), event seq (u64), big-endian | attempts, first failure, last error; empty when never attempted |
-//! | `dead` | destination (u32), event seq (u64), big-endian | reason, status, snippet, attempts, times, then the event body |
+//! | `entries` | destination, due ms, event seq | attempts, first failure, last error, or empty |
+//! | `dead` | destination, event seq | reason, status, snippet, attempts, times, then the event |
 //! | `counters` | destination (u32) | pending entries and dead letters (u64, u64) |
 //! | `meta` | name | schema version, next append number, due-time floor, destination ids |
 //!
-//! An event sequence number is its append number shifted left by 20 bits plus its index in the
-//! append, so an entry finds its body without a search.
+//! Keys of `entries` and `dead` are big-endian u32 and u64 fields compared bytewise, so redb's
+//! order is the due order. An event sequence number is its append number shifted left by 20 bits
+//! plus its index in the append, so an entry finds its body without a search.
 //!
 //! # Lifecycle
 //!
 //! An entry is queued by `append`, leased in memory by `lease`, and then delivered (deleted),
 //! rescheduled (moved to a later due time with its attempt count), or given up (moved to the
 //! dead letters with the event body). A dead letter can be replayed (queued again, due now,
-//! attempts reset) or purged. Leases are never stored: after a crash every entry is due again.
+//! attempts reset) or purged. Leases are never stored, so after a crash every entry that was
+//! leased can be leased again.
 
 mod dead;
 mod error;
@@ -54,7 +56,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterSummary};
+pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterPage, DeadLetterSummary};
 pub use error::{AppendError, DeadLetterError, LeaseError, OpenError, RecordError};
 pub use keys::{DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND};
 
@@ -236,7 +238,7 @@ impl Outbox {
         tracing::info!(
             path = %path.display(),
             outbox_pending = shared.pending_total(),
-            destinations = shared.destinations.len(),
+            destinations = shared.destinations().len(),
             "outbox opened"
         );
         Ok(Outbox {
@@ -246,7 +248,7 @@ impl Outbox {
 
     /// Returns the id of a registered destination.
     pub fn destination_id(&self, name: &str) -> Option<DestinationId> {
-        self.inner.shared.by_name.get(name).copied()
+        self.inner.shared.destination_id(name)
     }
 
     /// Appends events and resolves once they are committed and fsynced.
@@ -296,7 +298,11 @@ impl Outbox {
         match read::next_due_ms(&self.inner.shared, destination) {
             Ok(due) => due,
             Err(error) => {
-                tracing::error!(destination = destination.0, %error, "reading next due time failed");
+                tracing::error!(
+                    destination = self.inner.shared.destination_name(destination),
+                    %error,
+                    "reading next due time failed"
+                );
                 None
             }
         }
@@ -308,7 +314,7 @@ impl Outbox {
     /// It holds a permit when signalled with no task waiting, so a signal between a dispatcher's
     /// lease and its wait is not lost. An unknown destination gets a notifier never signalled.
     pub fn notifier(&self, destination: DestinationId) -> Arc<tokio::sync::Notify> {
-        match self.inner.shared.destinations.get(&destination) {
+        match self.inner.shared.destination(destination) {
             Some(state) => Arc::clone(&state.notify),
             None => Arc::new(tokio::sync::Notify::new()),
         }
@@ -325,6 +331,21 @@ impl Outbox {
         if self.send(Command::Complete(outcomes)).is_err() {
             tracing::warn!("outbox is closed; outcomes dropped, entries will be delivered again");
         }
+    }
+
+    /// Registers destination names while the outbox runs, for a reloaded configuration, and
+    /// resolves after the durable commit with the id of each name, in order.
+    ///
+    /// A name registered before keeps its id. It fails like an append, with `DiskFull`,
+    /// `Storage` or `Closed`.
+    pub async fn register_destinations(
+        &self,
+        names: &[&str],
+    ) -> Result<Vec<DestinationId>, AppendError> {
+        let names = names.iter().map(|name| (*name).to_owned()).collect();
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        self.send(Command::Register { names, reply }).map_err(|_| AppendError::Closed)?;
+        receiver.await.map_err(|_| AppendError::Closed)?
     }
 
     /// Returns the number of pending entries over all destinations.

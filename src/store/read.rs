@@ -16,8 +16,8 @@ impl From<redb::Error> for LeaseError {
     }
 }
 
-fn destination(shared: &Shared, id: DestinationId) -> Result<&Arc<DestinationState>, LeaseError> {
-    shared.destinations.get(&id).ok_or(LeaseError::UnknownDestination(id.0))
+fn destination(shared: &Shared, id: DestinationId) -> Result<Arc<DestinationState>, LeaseError> {
+    shared.destination(id).ok_or(LeaseError::UnknownDestination(id.0))
 }
 
 /// Leases up to `max` due entries of a destination that are not leased yet, oldest due first.
@@ -54,7 +54,7 @@ pub(crate) fn lease(
         }
 
         // NOTE: an unreadable entry or body fails every lease of the destination until an
-        // operator removes it; only a damaged file or a newer build's records cause one.
+        // operator removes it. Only a damaged file or records of a newer build cause one.
         let record = EntryRecord::decode(value.value()).map_err(|error| {
             LeaseError::Storage(format!(
                 "entry of destination id {} for event {}: {error}",

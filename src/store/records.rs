@@ -60,9 +60,9 @@ const REFCOUNT_IN_TABLE: u8 = 1;
 ///
 /// Layout: the format version (1 byte), the location of the reference count (1 byte: 0 inline,
 /// 1 in [`BODY_REFS`]), the inline reference count (u32) and the event count n (u32). Then come
-/// n end offsets (u32 each, relative to the start of the data) and the events back to back. Integers are
-/// big-endian. An event with no destination occupies an empty slot, so an event's index in the
-/// append is its index in the body.
+/// n end offsets (u32 each, relative to the start of the data) and the events back to back.
+/// Integers are big-endian. An event with no destination occupies an empty slot, so an event's
+/// index in the append is its index in the body.
 pub(crate) fn encode_body(events: &[&[u8]], refcount: u32) -> Result<(Vec<u8>, bool), RecordError> {
     if events.len() > MAX_EVENTS_PER_APPEND {
         return Err(RecordError::TooManyEvents { events: events.len() });
