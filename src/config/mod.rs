@@ -13,8 +13,25 @@ use std::time::Duration;
 
 use crate::template::{Template, Value};
 
+mod load;
+#[cfg(test)]
+mod tests;
+
 /// The configuration used when `sluice serve` gets no `--config`.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// The listen address when the file sets none: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The state directory when the file sets none, relative to the current directory.
+pub const DEFAULT_STATE_DIR: &str = "sluice-state";
+/// The timeout of one delivery attempt when the destination sets none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests in flight at once per destination when it sets none.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Entries leased in memory per destination when it sets none.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
+/// Largest rendered event when the destination sets none: 1 MiB.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 1 << 20;
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -226,8 +243,65 @@ pub struct ConfigError {
 
 impl Config {
     /// Loads and validates the configuration at `path`, or the embedded default when `None`.
+    ///
+    /// Relative paths in a file (state directory, template files, secret files) resolve
+    /// against the file's directory; those of the embedded default against the current
+    /// directory.
     pub fn load(path: Option<&std::path::Path>) -> Result<Config, ConfigError> {
-        let _ = path;
-        unimplemented!("config loading")
+        match path {
+            None => Config::parse(DEFAULT_CONFIG, "<embedded default>", PathBuf::from("."), None),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+                    problems: vec![format!("cannot read config file {}: {error}", path.display())],
+                })?;
+                let base = path.parent().map(PathBuf::from).unwrap_or_default();
+                let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+                Config::parse(&text, &path.display().to_string(), base, Some(path.to_owned()))
+            }
+        }
+    }
+
+    /// Parses and validates configuration text; `file` names it in errors and `base_dir` is
+    /// where its relative paths start.
+    pub fn parse(
+        text: &str,
+        file: &str,
+        base_dir: PathBuf,
+        path: Option<PathBuf>,
+    ) -> Result<Config, ConfigError> {
+        load::Loader::new(file.to_owned(), text, base_dir).load(path)
+    }
+}
+
+impl Default for OutboxSettings {
+    fn default() -> OutboxSettings {
+        OutboxSettings { cache_size_bytes: 64 << 20, max_pending_entries: 10_000_000 }
+    }
+}
+
+impl Default for Batch {
+    fn default() -> Batch {
+        Batch {
+            max_events: 100,
+            max_bytes: 1 << 20,
+            max_linger: Duration::from_secs(1),
+            prefix: "[".into(),
+            separator: ",".into(),
+            suffix: "]".into(),
+        }
+    }
+}
+
+impl Default for Retry {
+    /// Nine retries from one minute, doubling up to an hour: about four hours in all (3.6
+    /// hours on average with the default jitter of 0.2).
+    fn default() -> Retry {
+        Retry {
+            max_retries: 9,
+            initial_backoff: Duration::from_secs(60),
+            multiplier: 2.0,
+            max_backoff: Duration::from_secs(3600),
+            jitter: 0.2,
+        }
     }
 }

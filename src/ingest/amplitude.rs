@@ -139,7 +139,7 @@ pub fn min_id_length(options: &Field<Value>) -> Result<usize, String> {
     };
     match options.get("min_id_length") {
         None | Some(Value::Null) => Ok(DEFAULT_MIN_ID_LENGTH),
-        Some(Value::Number(n)) => match n.as_i64().and_then(|n| usize::try_from(n).ok()) {
+        Some(Value::Number(n)) => match n.to_string().parse::<usize>().ok() {
             Some(length) => Ok(length),
             None => Err(format!(
                 "options.min_id_length is {n}; send a non-negative integer or leave it out"

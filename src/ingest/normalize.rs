@@ -467,12 +467,23 @@ pub(crate) enum TimeCheck {
 pub(crate) fn parse_time(value: &Value) -> TimeCheck {
     match value {
         Value::Null => TimeCheck::Absent,
-        Value::Number(n) => match n.as_i64() {
+        Value::Number(n) => match integral_i64(n) {
             Some(ms) if (0..=MAX_TIME_MS).contains(&ms) => TimeCheck::Valid(ms),
             _ => TimeCheck::Invalid,
         },
         _ => TimeCheck::Invalid,
     }
+}
+
+/// Returns the number as an `i64` when it is a whole number in range, including one written
+/// with a zero fraction such as `1796396693812.0`.
+fn integral_i64(number: &Number) -> Option<i64> {
+    if let Some(n) = number.as_i64() {
+        return Some(n);
+    }
+    let truncated = number.java_long_value();
+    let equal = number.compare(&Number::long(truncated)) == Ok(std::cmp::Ordering::Equal);
+    equal.then_some(truncated)
 }
 
 /// Formats milliseconds since the epoch, already known to be in range.
@@ -845,10 +856,11 @@ mod tests {
                 problems_of(&format!(r#"{{"event_type":"a","user_id":"u-123","time":{bad}}}"#));
             assert_eq!(problems.invalid, indexes(&[("time", &[0])]), "{bad}");
         }
-        let event =
-            normalize_one(r#"{"event_type":"a","user_id":"u-123","time":1.796396693812e12}"#)
-                .unwrap();
-        assert_eq!(event["time"], Value::from(1_796_396_693_812));
+        for same in ["1.796396693812e12", "1796396693812.0", "1796396693812.000"] {
+            let json = format!(r#"{{"event_type":"a","user_id":"u-123","time":{same}}}"#);
+            let event = normalize_one(&json).unwrap();
+            assert_eq!(event["time"], Value::from(1_796_396_693_812), "{same}");
+        }
     }
 
     #[test]

@@ -574,12 +574,12 @@ impl<'de> Visitor<'de> for Writer<'_> {
     }
 }
 
-/// Writes a number as `Value` stores it: an integer when it fits an `i64`, else its decimal
-/// text as a byte string.
+/// Writes a number as `Value` stores it: an integer when it is one that fits an `i64`, else its
+/// exact text (scale included) as a byte string.
 fn write_number(out: &mut Vec<u8>, number: &Number) {
     match number.as_i64() {
         Some(n) => write_int(out, n),
-        None => write_bin(out, number.to_string().as_bytes()),
+        None => write_bin(out, number.to_exact_string().as_bytes()),
     }
 }
 

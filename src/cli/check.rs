@@ -1,0 +1,59 @@
+//! `sluice check`: validates a configuration and prints what it configures.
+
+use std::fmt::Write;
+use std::process::ExitCode;
+
+use super::{CheckArgs, EXIT_PROBLEMS, print_stdout};
+use crate::config::{ApiKeys, Config, DestinationKind};
+
+/// Loads the configuration; prints a summary and returns 0, or prints every problem to
+/// standard error and returns 1.
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let config = match Config::load(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            for problem in &error.problems {
+                eprintln!("sluice: {problem}");
+            }
+            eprintln!("sluice: {} problem(s) found", error.problems.len());
+            return Ok(ExitCode::from(EXIT_PROBLEMS));
+        }
+    };
+    print_stdout(&summary(&config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Describes a configuration in a few lines, without any secret.
+pub fn summary(config: &Config) -> String {
+    let mut out = String::new();
+    let file = config
+        .path
+        .as_ref()
+        .map_or_else(|| "embedded default".to_owned(), |p| p.display().to_string());
+    let _ = writeln!(out, "configuration: {file} is valid");
+    let _ = writeln!(out, "listen: {}", config.listen);
+    let _ = writeln!(out, "state_dir: {}", config.state_dir.display());
+    for source in &config.sources {
+        let keys = match &source.api_keys {
+            ApiKeys::Any => "any API key".to_owned(),
+            ApiKeys::List(keys) => format!("{} API key(s)", keys.len()),
+        };
+        let _ = writeln!(out, "source {}: {keys}", source.name);
+    }
+    for destination in &config.destinations {
+        let target = match &destination.kind {
+            DestinationKind::Stdout => "standard output".to_owned(),
+            DestinationKind::Http(http) => format!("{} {}", http.method, http.url.source()),
+        };
+        let template = match &destination.template {
+            Some(template) => format!("template {}", template.name()),
+            None => "input as JSON".to_owned(),
+        };
+        let batch = match &destination.batch {
+            Some(batch) => format!("batches of up to {}", batch.max_events),
+            None => "one event per request".to_owned(),
+        };
+        let _ = writeln!(out, "destination {}: {target}, {template}, {batch}", destination.name);
+    }
+    out
+}

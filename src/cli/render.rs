@@ -1,0 +1,47 @@
+//! `sluice render`: renders a template with a JSON data file, offline.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::{EXIT_PROBLEMS, RenderArgs, print_stdout};
+use crate::template::{Template, Value};
+
+/// Renders the template and prints the output exactly, without adding a line break.
+///
+/// A template or render error prints the error report to standard error and returns exit
+/// code 1.
+pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
+    let source = std::fs::read_to_string(&args.template)
+        .with_context(|| format!("cannot read template {}", args.template.display()))?;
+    let data_text = std::fs::read(&args.data)
+        .with_context(|| format!("cannot read data file {}", args.data.display()))?;
+    let data = Value::from_json_slice(&data_text)
+        .with_context(|| format!("data file {} is not valid JSON", args.data.display()))?;
+    let Value::Hash(root) = data else {
+        anyhow::bail!(
+            "data file {} must hold a JSON object whose keys are the template's variables, \
+             such as {{\"input\": {{...}}}}",
+            args.data.display()
+        );
+    };
+    let name = args.template.display().to_string();
+    let template = match Template::compile(&name, &source) {
+        Ok(template) => template,
+        Err(error) => {
+            eprint!("sluice: {}", error.report());
+            return Ok(ExitCode::from(EXIT_PROBLEMS));
+        }
+    };
+    let vars: Vec<(&str, &Value)> = root.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    match template.render(&vars) {
+        Ok(output) => {
+            print_stdout(&output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprint!("sluice: {}", error.report());
+            Ok(ExitCode::from(EXIT_PROBLEMS))
+        }
+    }
+}
