@@ -38,15 +38,17 @@ impl ErrorKind {
 /// An error raised while compiling or rendering a template.
 #[derive(Debug, Clone)]
 pub struct TemplateError {
-    kind: ErrorKind,
-    detail: String,
-    name: String,
-    line: usize,
-    column: usize,
+    pub(super) kind: ErrorKind,
+    pub(super) detail: String,
+    pub(super) name: String,
+    pub(super) line: usize,
+    pub(super) column: usize,
     /// The text of the line the error points at, for the report.
-    source_line: String,
+    pub(super) source_line: String,
+    /// The lines before and after `source_line`, when there are any.
+    pub(super) context: (Option<String>, Option<String>),
     /// Byte range within `source_line` to underline.
-    underline: Range<usize>,
+    pub(super) underline: Range<usize>,
 }
 
 impl TemplateError {
@@ -64,6 +66,16 @@ impl TemplateError {
         let line = source[..start].matches('\n').count() + 1;
         let column = source[line_start..start].chars().count() + 1;
         let end = span.end.clamp(start, line_end);
+        let before = (line_start > 0).then(|| {
+            let previous_end = line_start - 1;
+            let previous_start = source[..previous_end].rfind('\n').map_or(0, |i| i + 1);
+            source[previous_start..previous_end].trim_end_matches('\r').to_owned()
+        });
+        let after = (line_end < source.len()).then(|| {
+            let next_start = line_end + 1;
+            let next_end = source[next_start..].find('\n').map_or(source.len(), |i| next_start + i);
+            source[next_start..next_end].trim_end_matches('\r').to_owned()
+        });
         TemplateError {
             kind,
             detail: detail.into(),
@@ -71,6 +83,7 @@ impl TemplateError {
             line,
             column,
             source_line: source[line_start..line_end].trim_end_matches('\r').to_owned(),
+            context: (before, after),
             underline: (start - line_start)..(end - line_start),
         }
     }
@@ -95,24 +108,15 @@ impl TemplateError {
         self.column
     }
 
-    /// Returns a multi-line report: the one-line message, the source line and carets under the
-    /// span.
+    /// Returns a multi-line report: the one-line message, the source line with one line of
+    /// context on each side, and carets under the span.
     pub fn report(&self) -> String {
-        let gutter = self.line.to_string().len();
-        let prefix: String = self.source_line[..self.underline.start.min(self.source_line.len())]
-            .chars()
-            .map(|c| if c == '\t' { '\t' } else { ' ' })
-            .collect();
-        let width =
-            self.source_line.get(self.underline.clone()).map_or(1, |s| s.chars().count().max(1));
-        format!(
-            "{self}\n{:gutter$} |\n{} | {}\n{:gutter$} | {prefix}{}\n",
-            "",
-            self.line,
-            self.source_line,
-            "",
-            "^".repeat(width),
-        )
+        super::report::render(self)
+    }
+
+    /// Returns the template's name.
+    pub fn template_name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -8,41 +8,84 @@
 //!
 //! This module performs no I/O and knows nothing of events or HTTP.
 
+mod ast;
+mod builtins;
+mod collation;
 pub mod date;
 mod error;
+mod eval;
+mod expr;
+mod lexer;
 pub mod number;
+mod parser;
+pub mod regex;
+mod report;
+mod settings;
 pub mod text;
+mod token;
+mod val;
 pub mod value;
+mod whitespace;
 
 pub use error::{ErrorKind, TemplateError};
 pub use number::Number;
+pub use parser::FTL_UTILS_CLASS;
 pub use value::{Map, Value};
+
+/// Bounds on what one template may do, so an operator's template can never hang or exhaust
+/// memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of directives and expressions the parser accepts.
+    pub max_depth: usize,
+    /// Loop iterations plus sequence items processed by built-ins, per render.
+    pub max_iterations: u64,
+    /// Bytes one render may append to the output.
+    pub max_output_bytes: usize,
+    /// Evaluation steps (nodes rendered, loop items, lambda calls) per render.
+    pub max_steps: u64,
+}
+
+impl Default for Limits {
+    /// Returns limits far above what a request body needs: nesting 100, one million loop
+    /// iterations, 16 MiB of output and ten million steps.
+    fn default() -> Limits {
+        Limits {
+            max_depth: 100,
+            max_iterations: 1_000_000,
+            max_output_bytes: 16 << 20,
+            max_steps: 10_000_000,
+        }
+    }
+}
 
 /// A compiled template.
 #[derive(Debug, Clone)]
 pub struct Template {
     name: String,
     source: String,
+    program: parser::Program,
+    limits: Limits,
 }
 
 impl Template {
     /// Compiles `source`; `name` appears in every error the template raises.
     ///
-    /// NOTE: this first version accepts plain text only; the language arrives with the lexer,
-    /// parser and evaluator.
+    /// Everything that can be checked without data is checked here: syntax, directive nesting,
+    /// built-in names and argument counts, loop-variable built-ins, and constructs outside the
+    /// supported subset. Uses the default [`Limits`].
     pub fn compile(name: &str, source: &str) -> Result<Template, TemplateError> {
-        for marker in ["${", "#{", "<#", "</#", "<@"] {
-            if let Some(at) = source.find(marker) {
-                return Err(TemplateError::new(
-                    ErrorKind::Syntax,
-                    name,
-                    source,
-                    at..at + marker.len(),
-                    format!("found `{marker}`, which this renderer does not support yet"),
-                ));
-            }
-        }
-        Ok(Template { name: name.to_owned(), source: source.to_owned() })
+        Template::compile_with_limits(name, source, Limits::default())
+    }
+
+    /// Compiles `source` with the given limits.
+    pub fn compile_with_limits(
+        name: &str,
+        source: &str,
+        limits: Limits,
+    ) -> Result<Template, TemplateError> {
+        let program = parser::parse(name, source, limits.max_depth)?;
+        Ok(Template { name: name.to_owned(), source: source.to_owned(), program, limits })
     }
 
     /// Returns the name given at compile time.
@@ -55,6 +98,11 @@ impl Template {
         &self.source
     }
 
+    /// Returns the limits renders of this template run under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Renders the template with the given top-level variables, appending to `out`.
     ///
     /// `vars` maps names such as `input` and `parameters` to their values. On error, `out` is
@@ -64,9 +112,16 @@ impl Template {
         vars: &[(&str, &Value)],
         out: &mut String,
     ) -> Result<(), TemplateError> {
-        let _ = vars;
-        out.push_str(&self.source);
-        Ok(())
+        let start = out.len();
+        let mut renderer =
+            eval::Renderer::new(&self.name, &self.source, &self.program, vars, self.limits, start);
+        match renderer.render_nodes(&self.program.nodes, out) {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                out.truncate(start);
+                Err(renderer.to_template_error(&error))
+            }
+        }
     }
 
     /// Renders the template into a new string.

@@ -211,10 +211,10 @@ impl Serialize for Value {
                 } else if serializer.is_human_readable() {
                     use serde::ser::SerializeStruct;
                     let mut s = serializer.serialize_struct(JSON_NUMBER_TOKEN, 1)?;
-                    s.serialize_field(JSON_NUMBER_TOKEN, &n.to_string())?;
+                    s.serialize_field(JSON_NUMBER_TOKEN, &n.to_json_string())?;
                     s.end()
                 } else {
-                    serializer.serialize_bytes(n.to_string().as_bytes())
+                    serializer.serialize_bytes(n.to_exact_string().as_bytes())
                 }
             }
             Value::String(s) => serializer.serialize_str(s),

@@ -1,0 +1,367 @@
+//! Built-ins that work on strings; numbers are converted with `number_format` first.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use super::BuiltIn;
+use super::misc::number;
+use crate::template::ast::BuiltInCall;
+use crate::template::error::ErrorKind;
+use crate::template::eval::{R, Renderer, error};
+use crate::template::number::{Number, NumberFormat};
+use crate::template::text::{self, RegexFlags};
+use crate::template::token::Span;
+use crate::template::val::{MatchList, Val};
+use crate::template::value::Value;
+
+impl<'a> Renderer<'a> {
+    /// Evaluates the string built-ins.
+    pub(super) fn string_builtin(
+        &mut self,
+        call: &'a BuiltInCall,
+        target: Val<'a>,
+        span: Span,
+    ) -> R<Val<'a>> {
+        if call.builtin == BuiltIn::String {
+            return self.string_conversion(call, target, span);
+        }
+        let text_error = |e: text::TextError| error(ErrorKind::Evaluation, span, e.to_string());
+        let s = self.string_operand(&target, call)?;
+        let owned = |f: fn(&str, &mut String)| {
+            let mut out = String::with_capacity(s.len() + 8);
+            f(&s, &mut out);
+            Val::Str(Cow::Owned(out))
+        };
+        let value = match call.builtin {
+            BuiltIn::JsonString => owned(text::json_string),
+            BuiltIn::JsString => owned(text::js_string),
+            BuiltIn::JString => owned(text::j_string),
+            BuiltIn::UpperCase => owned(text::upper_case),
+            BuiltIn::LowerCase => owned(text::lower_case),
+            BuiltIn::CapFirst => owned(text::cap_first),
+            BuiltIn::UncapFirst => owned(text::uncap_first),
+            BuiltIn::Capitalize => owned(text::capitalize),
+            BuiltIn::Url | BuiltIn::UrlPath => {
+                let s = s.into_owned();
+                if let Some(charset) = self.optional_arg_text(call, 0)? {
+                    if !charset.eq_ignore_ascii_case("UTF-8") {
+                        return Err(error(
+                            ErrorKind::Evaluation,
+                            call.args[0].span,
+                            format!(
+                                "charset {charset:?} is not supported; write ?url or ?url(\"UTF-8\")"
+                            ),
+                        ));
+                    }
+                }
+                let mut out = String::with_capacity(s.len() + 8);
+                if call.builtin == BuiltIn::Url {
+                    text::url(&s, &mut out)
+                } else {
+                    text::url_path(&s, &mut out)
+                }
+                Val::Str(Cow::Owned(out))
+            }
+            BuiltIn::Trim => keep(&target, &s, text::trim(&s)),
+            BuiltIn::Length => number(text::length(&s) as i64),
+            BuiltIn::Contains | BuiltIn::StartsWith | BuiltIn::EndsWith => {
+                let s = s.into_owned();
+                let needle = self.arg_text(call, 0)?;
+                Val::Bool(match call.builtin {
+                    BuiltIn::Contains => text::contains(&s, &needle),
+                    BuiltIn::StartsWith => s.starts_with(needle.as_str()),
+                    _ => s.ends_with(needle.as_str()),
+                })
+            }
+            BuiltIn::IndexOf | BuiltIn::LastIndexOf => {
+                let s = s.into_owned();
+                let needle = self.arg_text(call, 0)?;
+                let from = match call.args.get(1) {
+                    Some(_) => Some(i64::from(self.arg_number(call, 1)?.to_index())),
+                    None => None,
+                };
+                number(if call.builtin == BuiltIn::IndexOf {
+                    text::index_of(&s, &needle, from)
+                } else {
+                    text::last_index_of(&s, &needle, from)
+                })
+            }
+            BuiltIn::Replace => {
+                let s = s.into_owned();
+                let from = self.arg_text(call, 0)?;
+                let to = self.arg_text(call, 1)?;
+                let flags = self.regex_flags(call, 2)?;
+                let mut out = String::with_capacity(s.len());
+                text::replace(&s, &from, &to, &flags, &mut out).map_err(text_error)?;
+                Val::Str(Cow::Owned(out))
+            }
+            BuiltIn::Split => {
+                let s = s.into_owned();
+                let separator = self.arg_text(call, 0)?;
+                let flags = self.regex_flags(call, 1)?;
+                let parts = text::split(&s, &separator, &flags).map_err(text_error)?;
+                self.iterate(span, parts.len() as u64)?;
+                let items =
+                    parts.into_iter().map(|p| Some(Val::Str(Cow::Owned(p.into_owned())))).collect();
+                Renderer::owned_seq(items)
+            }
+            BuiltIn::Substring => {
+                let s = s.into_owned();
+                let begin = i64::from(self.arg_number(call, 0)?.to_index());
+                let end = match call.args.get(1) {
+                    Some(_) => Some(i64::from(self.arg_number(call, 1)?.to_index())),
+                    None => None,
+                };
+                let part = text::substring(&s, begin, end).map_err(text_error)?.into_owned();
+                Val::Str(Cow::Owned(part))
+            }
+            BuiltIn::KeepAfter
+            | BuiltIn::KeepBefore
+            | BuiltIn::KeepAfterLast
+            | BuiltIn::KeepBeforeLast => {
+                let s = s.into_owned();
+                let needle = self.arg_text(call, 0)?;
+                let flags = self.regex_flags(call, 1)?;
+                let part = match call.builtin {
+                    BuiltIn::KeepAfter => text::keep_after(&s, &needle, &flags),
+                    BuiltIn::KeepBefore => text::keep_before(&s, &needle, &flags),
+                    BuiltIn::KeepAfterLast => text::keep_after_last(&s, &needle, &flags),
+                    _ => text::keep_before_last(&s, &needle, &flags),
+                }
+                .map_err(text_error)?
+                .into_owned();
+                Val::Str(Cow::Owned(part))
+            }
+            BuiltIn::RemoveBeginning | BuiltIn::RemoveEnding => {
+                let s = s.into_owned();
+                let affix = self.arg_text(call, 0)?;
+                let part = if call.builtin == BuiltIn::RemoveBeginning {
+                    text::remove_beginning(&s, &affix)
+                } else {
+                    text::remove_ending(&s, &affix)
+                };
+                Val::Str(Cow::Owned(part.to_owned()))
+            }
+            BuiltIn::EnsureStartsWith | BuiltIn::EnsureEndsWith => {
+                let s = s.into_owned();
+                if call.args.len() > 1 {
+                    return Err(error(
+                        ErrorKind::Evaluation,
+                        span,
+                        "the regular-expression form of ?ensure_starts_with is not supported; \
+                         pass one prefix",
+                    ));
+                }
+                let affix = self.arg_text(call, 0)?;
+                let mut out = String::with_capacity(s.len() + affix.len());
+                if call.builtin == BuiltIn::EnsureStartsWith {
+                    text::ensure_starts_with(&s, &affix, &mut out);
+                } else {
+                    text::ensure_ends_with(&s, &affix, &mut out);
+                }
+                Val::Str(Cow::Owned(out))
+            }
+            BuiltIn::LeftPad | BuiltIn::RightPad => {
+                let s = s.into_owned();
+                let width = i64::from(self.arg_number(call, 0)?.to_index());
+                let padding = self.optional_arg_text(call, 1)?;
+                let mut out = String::new();
+                if call.builtin == BuiltIn::LeftPad {
+                    text::left_pad(&s, width, padding.as_deref(), &mut out)
+                } else {
+                    text::right_pad(&s, width, padding.as_deref(), &mut out)
+                }
+                .map_err(text_error)?;
+                Val::Str(Cow::Owned(out))
+            }
+            BuiltIn::Truncate => {
+                let s = s.into_owned();
+                let max = i64::from(self.arg_number(call, 0)?.to_index());
+                let mut out = String::new();
+                let terminator = self.optional_arg_text(call, 1)?;
+                text::truncate(
+                    &s,
+                    max,
+                    terminator.as_deref(),
+                    None,
+                    text::TruncateMode::Auto,
+                    &mut out,
+                )
+                .map_err(text_error)?;
+                Val::Str(Cow::Owned(out))
+            }
+            BuiltIn::WordList => {
+                let words: Vec<Option<Val<'a>>> = text::word_list(&s)
+                    .into_iter()
+                    .map(|w| Some(Val::Str(Cow::Owned(w.to_owned()))))
+                    .collect();
+                Renderer::owned_seq(words)
+            }
+            BuiltIn::Matches => {
+                let s = s.into_owned();
+                let pattern = self.arg_text(call, 0)?;
+                let flags = self.regex_flags(call, 1)?;
+                let whole = text::matches(&s, &pattern, &flags).map_err(text_error)?;
+                let regex = crate::template::regex::JavaRegex::compile(&pattern, &flags)
+                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                let found = regex
+                    .find_all(&s)
+                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                let mut matches = Vec::with_capacity(found.len());
+                for (start, end) in found {
+                    // NOTE: the groups of each match come from matching the matched text alone,
+                    // which differs from Java for patterns with lookaround.
+                    let part = &s[start..end];
+                    let groups = regex
+                        .full_match(part)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| vec![Some(part.to_owned())]);
+                    matches.push(groups);
+                }
+                Val::Matches(Rc::new(MatchList {
+                    whole: whole.is_some(),
+                    whole_groups: whole.unwrap_or_default().into_iter().map(Some).collect(),
+                    matches,
+                }))
+            }
+            BuiltIn::Groups => match &target {
+                Val::Match(list, index) => {
+                    let groups = list.matches.get(*index).cloned().unwrap_or_default();
+                    Renderer::owned_seq(
+                        groups
+                            .into_iter()
+                            .map(|g| Some(Val::Str(Cow::Owned(g.unwrap_or_default()))))
+                            .collect(),
+                    )
+                }
+                Val::Matches(list) => Renderer::owned_seq(
+                    list.whole_groups
+                        .iter()
+                        .map(|g| Some(Val::Str(Cow::Owned(g.clone().unwrap_or_default()))))
+                        .collect(),
+                ),
+                other => return Err(self.wrong_target(call, "a result of ?matches", other)),
+            },
+            BuiltIn::EvalJson => {
+                let parsed = Value::from_json_str(&s).map_err(|e| {
+                    error(
+                        ErrorKind::Evaluation,
+                        span,
+                        format!("?eval_json could not parse the string as JSON: {e}"),
+                    )
+                })?;
+                owned_value(parsed).unwrap_or(Val::Empty)
+            }
+            BuiltIn::Number => match &target {
+                Val::Num(n) => Val::Num(n.clone()),
+                _ => match Number::parse_number(&s) {
+                    Ok(n) => Val::Num(Cow::Owned(n)),
+                    Err(e) => return Err(error(ErrorKind::Type, span, e.to_string())),
+                },
+            },
+            BuiltIn::Boolean => match (&target, s.as_ref()) {
+                (Val::Bool(b), _) => Val::Bool(*b),
+                (_, "true") => Val::Bool(true),
+                (_, "false") => Val::Bool(false),
+                (_, other) => {
+                    return Err(error(
+                        ErrorKind::Evaluation,
+                        span,
+                        format!(
+                            "can't convert string {other:?} to a boolean; only \"true\" and \"false\" convert"
+                        ),
+                    ));
+                }
+            },
+            other => {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    span,
+                    format!("`?{}` does not work on {}", other.name(), target.type_name()),
+                ));
+            }
+        };
+        Ok(value)
+    }
+
+    /// `?string`, `?string("pattern")`, `?string.name` and `?string("yes", "no")`.
+    fn string_conversion(
+        &mut self,
+        call: &'a BuiltInCall,
+        target: Val<'a>,
+        span: Span,
+    ) -> R<Val<'a>> {
+        match (&target, call.args.len()) {
+            (Val::Str(_) | Val::Empty | Val::Match(..), 0) => Ok(target),
+            (Val::Num(n), 0) => {
+                let mut out = String::new();
+                self.settings
+                    .write_number(n, &mut out)
+                    .map_err(|e| error(ErrorKind::Evaluation, span, e))?;
+                Ok(Val::Str(Cow::Owned(out)))
+            }
+            (Val::Num(n), 1) => {
+                let pattern = self.arg_text(call, 0)?;
+                let format = NumberFormat::parse(&pattern)
+                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
+                let mut out = String::new();
+                n.write_format(&format, &mut out);
+                Ok(Val::Str(Cow::Owned(out)))
+            }
+            (Val::Bool(b), 0) => {
+                let text =
+                    self.settings.boolean_text(*b).unwrap_or(if *b { "true" } else { "false" });
+                Ok(Val::Str(Cow::Owned(text.to_owned())))
+            }
+            (Val::Bool(b), 2) => self.arg(call, if *b { 0 } else { 1 }).and_then(|v| {
+                let text = self.to_text(&v, span)?.into_owned();
+                Ok(Val::Str(Cow::Owned(text)))
+            }),
+            (Val::Date(_), _) => self.date_to_string(call, target, span),
+            (Val::Seq(_) | Val::Hash(_) | Val::Matches(_), _) => {
+                Err(self.wrong_target(call, "a string, number, boolean or date", &target))
+            }
+            _ => Err(error(
+                ErrorKind::Evaluation,
+                span,
+                format!(
+                    "`?string` with {} argument(s) does not work on {}",
+                    call.args.len(),
+                    target.type_name()
+                ),
+            )),
+        }
+    }
+
+    fn regex_flags(&mut self, call: &'a BuiltInCall, index: usize) -> R<RegexFlags> {
+        let text = self.optional_arg_text(call, index)?.unwrap_or_default();
+        Ok(RegexFlags::parse(&text))
+    }
+}
+
+/// Returns `result` as a value, borrowing from `original` when it is a part of it.
+fn keep<'a>(original: &Val<'a>, whole: &str, result: &str) -> Val<'a> {
+    if let Val::Str(Cow::Borrowed(s)) = original {
+        if let Some(offset) = (result.as_ptr() as usize).checked_sub(whole.as_ptr() as usize) {
+            if let Some(part) = s.get(offset..offset + result.len()) {
+                return Val::Str(Cow::Borrowed(part));
+            }
+        }
+    }
+    Val::Str(Cow::Owned(result.to_owned()))
+}
+
+/// Converts a parsed JSON value into an owned template value; `None` for `null`.
+pub fn owned_value<'a>(value: Value) -> Option<Val<'a>> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => Val::Bool(b),
+        Value::Number(n) => Val::Num(Cow::Owned(n)),
+        Value::String(s) => Val::Str(Cow::Owned(s)),
+        Value::Seq(items) => Renderer::owned_seq(items.into_iter().map(owned_value).collect()),
+        Value::Hash(map) => Renderer::owned_hash(
+            map.into_iter().map(|(k, v)| (Cow::Owned(k), owned_value(v))).collect(),
+        ),
+    })
+}

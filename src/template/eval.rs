@@ -1,0 +1,665 @@
+//! Renders a compiled template: walks the nodes and writes into the caller's buffer.
+//!
+//! Expressions are evaluated in `expr.rs` and built-ins in `builtins/`; this file holds the
+//! render state, the directives and the limits on a render.
+
+use std::borrow::Cow;
+use std::rc::Rc;
+
+use super::Limits;
+use super::ast::{
+    AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits, Setting,
+    Switch,
+};
+use super::error::{ErrorKind, TemplateError};
+use super::parser::Program;
+use super::settings::Settings;
+use super::token::Span;
+use super::val::{Hash, Seq, Val};
+use super::value::Value;
+
+/// An error raised while rendering, before it is given the template's name and source.
+#[derive(Debug)]
+pub struct RenderError {
+    /// The error's class.
+    pub kind: ErrorKind,
+    /// Where in the template it happened.
+    pub span: Span,
+    /// The message; `None` for a missing value, whose message names the expression at `span`.
+    pub detail: Option<String>,
+}
+
+/// The result of rendering or evaluating; errors are boxed to keep results small.
+pub type R<T> = Result<T, Box<RenderError>>;
+
+/// Creates an error of `kind` at `span`.
+pub fn error(kind: ErrorKind, span: Span, detail: impl Into<String>) -> Box<RenderError> {
+    Box::new(RenderError { kind, span, detail: Some(detail.into()) })
+}
+
+/// What a rendered node asks its enclosing directives to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Carry on.
+    Normal,
+    /// `<#break>`: leave the enclosing loop or `#switch`.
+    Break,
+    /// `<#continue>`: go on with the next item of the enclosing loop.
+    Continue,
+}
+
+/// The state of one loop or lambda while its body runs.
+#[derive(Debug, Clone, Default)]
+pub struct Frame<'a> {
+    /// The current item, or the hash value for `as k, v`; `None` when missing.
+    pub item: Option<Val<'a>>,
+    /// The current hash key for `as k, v`.
+    pub key: Option<Val<'a>>,
+    /// 0-based index of the current item.
+    pub index: usize,
+    /// Whether another item follows.
+    pub has_next: bool,
+    /// The listed value of a `<#list>` without `as`, for its `<#items>`.
+    pub listed: Option<Val<'a>>,
+}
+
+/// The state of one render.
+pub struct Renderer<'a> {
+    /// The template's name, for errors.
+    pub name: &'a str,
+    /// The template's source, for errors.
+    pub source: &'a str,
+    /// The caller's top-level variables.
+    pub vars: &'a [(&'a str, &'a Value)],
+    /// Values of `<#assign>`ed variables by slot.
+    pub assigned: Vec<Option<Val<'a>>>,
+    /// Values of `<#global>` variables by slot.
+    pub globals: Vec<Option<Val<'a>>>,
+    /// Loop and lambda frames, innermost last.
+    pub frames: Vec<Frame<'a>>,
+    /// Settings changed by `<#setting>`.
+    pub settings: Settings,
+    /// The limits of this render.
+    pub limits: Limits,
+    /// Steps taken so far.
+    pub steps: u64,
+    /// Loop iterations and sequence items processed so far.
+    pub iterations: u64,
+    /// Length of the output buffer when the render started.
+    pub out_start: usize,
+}
+
+impl<'a> Renderer<'a> {
+    /// Creates the state for rendering `program`.
+    pub fn new(
+        name: &'a str,
+        source: &'a str,
+        program: &'a Program,
+        vars: &'a [(&'a str, &'a Value)],
+        limits: Limits,
+        out_start: usize,
+    ) -> Renderer<'a> {
+        Renderer {
+            name,
+            source,
+            vars,
+            assigned: vec![None; program.slots.len()],
+            globals: vec![None; program.slots.len()],
+            frames: Vec::with_capacity(program.max_frames),
+            settings: Settings::default(),
+            limits,
+            steps: 0,
+            iterations: 0,
+            out_start,
+        }
+    }
+
+    /// Converts a render error into a template error pointing into the source.
+    pub fn to_template_error(&self, error: &RenderError) -> TemplateError {
+        let detail = match &error.detail {
+            Some(detail) => detail.clone(),
+            None => {
+                let shown = self.source.get(error.span.range()).unwrap_or("value");
+                format!(
+                    "`{shown}` is missing or null; give a default with `{shown}!\"...\"` or \
+                     test it with `{shown}??`"
+                )
+            }
+        };
+        TemplateError::new(error.kind, self.name, self.source, error.span.range(), detail)
+    }
+
+    /// Returns the error for a missing value at `span`.
+    pub fn missing(&self, span: Span) -> Box<RenderError> {
+        Box::new(RenderError { kind: ErrorKind::MissingValue, span, detail: None })
+    }
+
+    /// Counts one step of work and fails when the step limit is exceeded.
+    pub fn step(&mut self, span: Span) -> R<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(error(
+                ErrorKind::Limit,
+                span,
+                format!(
+                    "render took more than {} evaluation steps; simplify the template",
+                    self.limits.max_steps
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `count` items of loop or sequence work and fails past the iteration limit.
+    pub fn iterate(&mut self, span: Span, count: u64) -> R<()> {
+        self.iterations = self.iterations.saturating_add(count);
+        if self.iterations > self.limits.max_iterations {
+            return Err(error(
+                ErrorKind::Limit,
+                span,
+                format!(
+                    "render went through more than {} loop iterations and sequence items; \
+                     bound the loop with `<#break>` or slice the sequence",
+                    self.limits.max_iterations
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_output(&self, out: &str, span: Span) -> R<()> {
+        if out.len() - self.out_start > self.limits.max_output_bytes {
+            return Err(error(
+                ErrorKind::Limit,
+                span,
+                format!(
+                    "output grew beyond {} bytes; check the loops that produce it",
+                    self.limits.max_output_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Renders `nodes` into `out`.
+    pub fn render_nodes(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
+        for node in nodes {
+            let flow = self.render_node(node, out)?;
+            if flow != Flow::Normal {
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn render_node(&mut self, node: &'a Node, out: &mut String) -> R<Flow> {
+        match node {
+            Node::Text(text) => {
+                out.push_str(text);
+                if out.len() - self.out_start > self.limits.max_output_bytes {
+                    self.check_output(out, Span::default())?;
+                }
+            }
+            Node::Interp(expr) => {
+                self.step(expr.span)?;
+                self.write_interpolation(expr, out)?;
+                self.check_output(out, expr.span)?;
+            }
+            Node::HashInterp(expr, digits) => {
+                self.step(expr.span)?;
+                self.write_hash_interpolation(expr, *digits, out)?;
+                self.check_output(out, expr.span)?;
+            }
+            Node::If(branches) => {
+                for (condition, body) in branches {
+                    let taken = match condition {
+                        None => true,
+                        Some(condition) => {
+                            self.step(condition.span)?;
+                            self.eval_condition(condition, "#if condition")?
+                        }
+                    };
+                    if taken {
+                        return self.render_nodes(body, out);
+                    }
+                }
+            }
+            Node::List(list) => return self.render_list(list, out),
+            Node::Items(items) => return self.render_items(items, out),
+            Node::Sep { frame, body } => {
+                if self.frames.get(*frame as usize).is_some_and(|f| f.has_next) {
+                    return self.render_nodes(body, out);
+                }
+            }
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+            Node::Assign(assignments) => {
+                for assignment in assignments {
+                    self.assign(assignment)?;
+                }
+            }
+            Node::Capture { target, body } => {
+                let start = out.len();
+                let flow = self.render_nodes(body, out)?;
+                let captured = out.split_off(start);
+                self.store(target, Val::Str(Cow::Owned(captured)));
+                return Ok(flow);
+            }
+            Node::Switch(switch) => return self.render_switch(switch, out),
+            Node::Setting(setting, value) => self.apply_setting(*setting, value)?,
+            Node::Stop(message, span) => {
+                let detail = match message {
+                    Some(message) => {
+                        let value = self.eval(message)?;
+                        self.to_text(&value, message.span)?.into_owned()
+                    }
+                    None => "the template stopped the render with `<#stop>`".to_owned(),
+                };
+                return Err(error(ErrorKind::Stop, *span, detail));
+            }
+            Node::Compress(body) => {
+                let start = out.len();
+                let flow = self.render_nodes(body, out)?;
+                let compressed = compress(&out[start..]);
+                out.truncate(start);
+                out.push_str(&compressed);
+                return Ok(flow);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// Evaluates a condition that must be a boolean.
+    pub fn eval_condition(&mut self, condition: &'a Expr, context: &str) -> R<bool> {
+        match self.eval(condition)? {
+            Val::Bool(b) => Ok(b),
+            Val::Matches(m) => Ok(m.whole),
+            other => Err(self.expected(condition.span, context, "a boolean", &other)),
+        }
+    }
+
+    /// Returns the type error for `found` where `wanted` was expected.
+    pub fn expected(
+        &self,
+        span: Span,
+        context: &str,
+        wanted: &str,
+        found: &Val<'_>,
+    ) -> Box<RenderError> {
+        let shown = self.source.get(span.range()).unwrap_or("value");
+        error(
+            ErrorKind::Type,
+            span,
+            format!("`{shown}` is {} where {context} expects {wanted}", found.type_name()),
+        )
+    }
+
+    fn write_interpolation(&mut self, expr: &'a Expr, out: &mut String) -> R<()> {
+        if self.write_builtin_directly(expr, out)? {
+            return Ok(());
+        }
+        let value = self.eval(expr)?;
+        self.write_text(&value, expr.span, out)
+    }
+
+    /// Appends `value` as `${...}` prints it: strings as they are, numbers in `number_format`,
+    /// booleans only with a non-default `boolean_format`.
+    pub fn write_text(&mut self, value: &Val<'a>, span: Span, out: &mut String) -> R<()> {
+        match value {
+            Val::Str(s) => out.push_str(s),
+            Val::Num(n) => self
+                .settings
+                .write_number(n, out)
+                .map_err(|e| error(ErrorKind::Evaluation, span, e))?,
+            Val::Empty => {}
+            Val::Match(matches, index) => {
+                if let Some(Some(text)) = matches.matches.get(*index).and_then(|m| m.first()) {
+                    out.push_str(text);
+                }
+            }
+            Val::Bool(b) => match self.settings.boolean_text(*b) {
+                Some(text) => out.push_str(text),
+                None => return Err(boolean_to_string(span)),
+            },
+            Val::Date(date) => self.write_date(date, span, out)?,
+            Val::Seq(_) | Val::Hash(_) | Val::Matches(_) => {
+                return Err(self.expected(
+                    span,
+                    "`${...}`",
+                    "a string, number or date (use `?join(\", \")` for a sequence, or list a \
+                     hash with `<#list h as k, v>`)",
+                    value,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Converts `value` to text as string built-ins and `+` do.
+    pub fn to_text<'v>(&mut self, value: &'v Val<'a>, span: Span) -> R<Cow<'v, str>> {
+        match value {
+            Val::Str(s) => Ok(Cow::Borrowed(s.as_ref())),
+            Val::Empty => Ok(Cow::Borrowed("")),
+            _ => {
+                let mut out = String::new();
+                self.write_text(value, span, &mut out)?;
+                Ok(Cow::Owned(out))
+            }
+        }
+    }
+
+    fn write_hash_interpolation(
+        &mut self,
+        expr: &'a Expr,
+        digits: NumberDigits,
+        out: &mut String,
+    ) -> R<()> {
+        let value = self.eval(expr)?;
+        let Val::Num(n) = &value else {
+            return Err(self.expected(expr.span, "`#{...}`", "a number", &value));
+        };
+        self.settings
+            .write_fixed_number(n, digits, out)
+            .map_err(|e| error(ErrorKind::Evaluation, expr.span, e))
+    }
+
+    fn render_list(&mut self, list: &'a List, out: &mut String) -> R<Flow> {
+        self.step(list.source.span)?;
+        let value = self.eval(&list.source)?;
+        let frame = list.frame as usize;
+        let Some(binding) = list.binding else {
+            // `<#list xs>...<#items as x>...</#items>...</#list>`: the body runs once.
+            if self.listable_len(&value, list.source.span, None)? == Some(0) {
+                return match &list.else_body {
+                    Some(body) => self.render_nodes(body, out),
+                    None => Ok(Flow::Normal),
+                };
+            }
+            self.frames.truncate(frame);
+            self.frames.push(Frame { listed: Some(value), ..Frame::default() });
+            let flow = self.render_nodes(&list.body, out);
+            self.frames.truncate(frame);
+            return flow.map(|f| if f == Flow::Break { Flow::Break } else { Flow::Normal });
+        };
+        let count =
+            self.iterate_value(&value, binding, list.source.span, frame, &list.body, out)?;
+        if count == 0 {
+            if let Some(body) = &list.else_body {
+                return self.render_nodes(body, out);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn render_items(&mut self, items: &'a Items, out: &mut String) -> R<Flow> {
+        let listed = self.frames.get(items.list_frame as usize).and_then(|f| f.listed.clone());
+        let Some(value) = listed else {
+            return Ok(Flow::Normal);
+        };
+        let span = Span::default();
+        self.iterate_value(&value, items.binding, span, items.frame as usize, &items.body, out)?;
+        Ok(Flow::Normal)
+    }
+
+    /// Returns the number of items `value` lists, checking that it can be listed as `binding`
+    /// asks; `None` for a range without end.
+    fn listable_len(
+        &self,
+        value: &Val<'a>,
+        span: Span,
+        binding: Option<Binding>,
+    ) -> R<Option<usize>> {
+        match (value, binding) {
+            (Val::Empty, _) => Ok(Some(0)),
+            (Val::Seq(seq), None | Some(Binding::Item)) => Ok(seq.len()),
+            (Val::Matches(m), None | Some(Binding::Item)) => Ok(Some(m.matches.len())),
+            (Val::Hash(hash), None | Some(Binding::KeyValue)) => Ok(Some(hash.len())),
+            (Val::Hash(_), Some(Binding::Item)) => Err(error(
+                ErrorKind::Type,
+                span,
+                "the listed value is a hash, which needs two loop variables: write \
+                 `<#list h as key, value>`",
+            )),
+            (Val::Seq(_) | Val::Matches(_), Some(Binding::KeyValue)) => Err(error(
+                ErrorKind::Type,
+                span,
+                "the listed value is a sequence, which takes one loop variable: write \
+                 `<#list xs as x>`",
+            )),
+            _ => Err(self.expected(span, "`<#list>`", "a sequence or a hash", value)),
+        }
+    }
+
+    /// Runs `body` once per item of `value` in frame `frame`; returns the number of items.
+    fn iterate_value(
+        &mut self,
+        value: &Val<'a>,
+        binding: Binding,
+        span: Span,
+        frame: usize,
+        body: &'a [Node],
+        out: &mut String,
+    ) -> R<usize> {
+        let len = self.listable_len(value, span, Some(binding))?;
+        if len == Some(0) {
+            return Ok(0);
+        }
+        self.frames.truncate(frame);
+        self.frames.push(Frame::default());
+        let result = self.iterate_items(value, len, span, frame, body, out);
+        self.frames.truncate(frame);
+        result
+    }
+
+    fn iterate_items(
+        &mut self,
+        value: &Val<'a>,
+        len: Option<usize>,
+        span: Span,
+        frame: usize,
+        body: &'a [Node],
+        out: &mut String,
+    ) -> R<usize> {
+        let mut index = 0;
+        loop {
+            if len.is_some_and(|n| index >= n) {
+                break;
+            }
+            self.iterate(span, 1)?;
+            self.step(span)?;
+            let (key, item) = match value {
+                Val::Seq(seq) => (None, seq.get(index)),
+                Val::Matches(m) => (None, Some(Val::Match(Rc::clone(m), index))),
+                Val::Hash(hash) => match hash.entry(index) {
+                    Some((key, item)) => (Some(Val::Str(key)), item),
+                    None => break,
+                },
+                _ => break,
+            };
+            let current = &mut self.frames[frame];
+            current.item = item;
+            current.key = key;
+            current.index = index;
+            current.has_next = len.is_none_or(|n| index + 1 < n);
+            match self.render_nodes(body, out)? {
+                Flow::Break => return Ok(index + 1),
+                Flow::Normal | Flow::Continue => {}
+            }
+            index += 1;
+        }
+        Ok(index)
+    }
+
+    fn render_switch(&mut self, switch: &'a Switch, out: &mut String) -> R<Flow> {
+        self.step(switch.value.span)?;
+        let value = self.eval(&switch.value)?;
+        let mut matched = false;
+        let mut default = None;
+        for (condition, body) in &switch.cases {
+            let run = match condition {
+                _ if matched => true,
+                None => {
+                    default = Some(body);
+                    false
+                }
+                Some(condition) => {
+                    let candidate = self.eval(condition)?;
+                    self.values_equal(&value, &candidate, switch.value.span, condition.span)?
+                }
+            };
+            if run {
+                matched = true;
+                match self.render_nodes(body, out)? {
+                    Flow::Break => return Ok(Flow::Normal),
+                    Flow::Continue => return Ok(Flow::Continue),
+                    Flow::Normal => {}
+                }
+            }
+        }
+        if !matched {
+            if let Some(body) = default {
+                if self.render_nodes(body, out)? == Flow::Continue {
+                    return Ok(Flow::Continue);
+                }
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn assign(&mut self, assignment: &'a Assignment) -> R<()> {
+        let target = &assignment.target;
+        self.step(target.span)?;
+        let value = match (assignment.op, &assignment.value) {
+            (AssignOp::Set, Some(value)) => self.eval(value)?,
+            (AssignOp::Update(op), Some(value)) => {
+                let current = self.read_target(target)?;
+                let right = self.eval(value)?;
+                self.arithmetic(
+                    op,
+                    current,
+                    right,
+                    target.span,
+                    value.span,
+                    target.span.to(value.span),
+                )?
+            }
+            (AssignOp::Increment | AssignOp::Decrement, _) => {
+                let current = self.read_target(target)?;
+                let Val::Num(n) = &current else {
+                    return Err(self.expected(target.span, "`++` and `--`", "a number", &current));
+                };
+                let one = super::number::Number::from(1i64);
+                let result =
+                    if assignment.op == AssignOp::Increment { n.add(&one) } else { n.sub(&one) };
+                Val::Num(Cow::Owned(
+                    result.map_err(|e| error(ErrorKind::Evaluation, target.span, e.to_string()))?,
+                ))
+            }
+            (_, None) => return Ok(()),
+        };
+        self.store(target, value);
+        Ok(())
+    }
+
+    fn read_target(&mut self, target: &'a AssignTarget) -> R<Val<'a>> {
+        let slot = target.slot as usize;
+        let stored = if target.global { &self.globals[slot] } else { &self.assigned[slot] };
+        if let Some(value) = stored {
+            return Ok(value.clone());
+        }
+        let fallback = if target.global { &self.assigned[slot] } else { &self.globals[slot] };
+        if let Some(value) = fallback {
+            return Ok(value.clone());
+        }
+        self.data_var(&target.name).ok_or_else(|| self.missing(target.span))
+    }
+
+    fn store(&mut self, target: &AssignTarget, value: Val<'a>) {
+        let slot = target.slot as usize;
+        if target.global {
+            self.globals[slot] = Some(value);
+        } else {
+            self.assigned[slot] = Some(value);
+        }
+    }
+
+    /// Returns the data-model variable `name`; `None` when it is absent or null.
+    pub fn data_var(&self, name: &str) -> Option<Val<'a>> {
+        self.vars.iter().find(|(n, _)| *n == name).and_then(|(_, v)| Val::from_data(v))
+    }
+
+    fn apply_setting(&mut self, setting: Setting, value: &'a Expr) -> R<()> {
+        let evaluated = self.eval(value)?;
+        let text = match &evaluated {
+            Val::Str(s) => s.clone().into_owned(),
+            other => return Err(self.expected(value.span, "`<#setting>`", "a string", other)),
+        };
+        self.settings.set(setting, &text).map_err(|e| error(ErrorKind::Evaluation, value.span, e))
+    }
+}
+
+/// Returns the error for a boolean printed or joined without a `boolean_format`.
+pub fn boolean_to_string(span: Span) -> Box<RenderError> {
+    error(
+        ErrorKind::Evaluation,
+        span,
+        "can't convert a boolean to a string automatically; write `?c` for true/false, \
+         `?string(\"yes\", \"no\")` or `?then(a, b)`",
+    )
+}
+
+/// Compresses whitespace as `<#compress>` does: leading and trailing whitespace goes, and each
+/// run of whitespace becomes the first line break it holds, or one space when it holds none.
+pub fn compress(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut started = false;
+    while let Some(c) = chars.next() {
+        if !is_java_whitespace(c) {
+            out.push(c);
+            started = true;
+            continue;
+        }
+        let mut line_break: Option<&str> = None;
+        let mut current = c;
+        loop {
+            if line_break.is_none() {
+                if current == '\n' {
+                    line_break = Some("\n");
+                } else if current == '\r' {
+                    line_break = Some(if chars.peek() == Some(&'\n') { "\r\n" } else { "\r" });
+                }
+            }
+            match chars.peek() {
+                Some(&next) if is_java_whitespace(next) => {
+                    current = next;
+                    chars.next();
+                }
+                _ => break,
+            }
+        }
+        if !started || chars.peek().is_none() {
+            continue;
+        }
+        out.push_str(line_break.unwrap_or(" "));
+    }
+    out
+}
+
+/// Returns true for Java's `Character.isWhitespace` characters.
+fn is_java_whitespace(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | '\u{1c}'..='\u{1f}')
+        || (c.is_whitespace() && !matches!(c, '\u{a0}' | '\u{2007}' | '\u{202f}') && c != '\u{85}')
+}
+
+impl<'a> Renderer<'a> {
+    /// Builds an owned sequence from items.
+    pub fn owned_seq(items: Vec<Option<Val<'a>>>) -> Val<'a> {
+        Val::Seq(Seq::Owned(Rc::new(items)))
+    }
+
+    /// Builds an owned hash.
+    pub fn owned_hash(map: indexmap::IndexMap<Cow<'a, str>, Option<Val<'a>>>) -> Val<'a> {
+        Val::Hash(Hash::Owned(Rc::new(map)))
+    }
+}

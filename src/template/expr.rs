@@ -1,0 +1,613 @@
+//! Expression evaluation: variables, access, operators, literals and missing values.
+//!
+//! [`Renderer::eval_opt`] returns `None` when the *last step* of an expression is missing
+//! (`a.b.c` with no `c`), and fails when an earlier step is (`a.b` missing). `!`, `??` and the
+//! existence built-ins turn the `None` into a default or `false`; around a parenthesised
+//! expression they also catch a missing value at any step inside.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use super::ast::{ArithOp, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
+use super::error::ErrorKind;
+use super::eval::{R, Renderer, error};
+use super::number::Number;
+use super::token::Span;
+use super::val::{Range, Seq, Val};
+
+impl<'a> Renderer<'a> {
+    /// Evaluates `expr`; a missing value is an error.
+    pub fn eval(&mut self, expr: &'a Expr) -> R<Val<'a>> {
+        match self.eval_opt(expr)? {
+            Some(value) => Ok(value),
+            None => Err(self.missing(expr.span)),
+        }
+    }
+
+    /// Evaluates `expr` for `!`, `??` and the existence built-ins: a parenthesised expression
+    /// gives `None` when any step inside is missing.
+    pub fn eval_guarded(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
+        if let ExprKind::Paren(inner) = &expr.node {
+            return match self.eval_opt(inner) {
+                Err(e) if e.kind == ErrorKind::MissingValue => Ok(None),
+                other => other,
+            };
+        }
+        self.eval_opt(expr)
+    }
+
+    /// Evaluates `expr`; `None` when its last step is missing.
+    pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
+        let value = match &expr.node {
+            ExprKind::Str(s) => Val::Str(Cow::Borrowed(s)),
+            ExprKind::Number(n) => Val::Num(Cow::Borrowed(n)),
+            ExprKind::Bool(b) => Val::Bool(*b),
+            ExprKind::Interpolated(parts) => {
+                let mut text = String::new();
+                for part in parts {
+                    match part {
+                        StrPart::Text(t) => text.push_str(t),
+                        StrPart::Interp(e) => {
+                            let value = self.eval(e)?;
+                            self.write_text(&value, e.span, &mut text)?;
+                        }
+                        StrPart::HashInterp(e, digits) => {
+                            let value = self.eval(e)?;
+                            let Val::Num(n) = &value else {
+                                return Err(self.expected(e.span, "`#{...}`", "a number", &value));
+                            };
+                            self.settings
+                                .write_fixed_number(n, *digits, &mut text)
+                                .map_err(|m| error(ErrorKind::Evaluation, e.span, m))?;
+                        }
+                    }
+                }
+                Val::Str(Cow::Owned(text))
+            }
+            ExprKind::Seq(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(Some(self.eval(item)?));
+                }
+                Renderer::owned_seq(values)
+            }
+            ExprKind::Hash(entries) => {
+                let mut map = IndexMap::with_capacity(entries.len());
+                for (key, value) in entries {
+                    let key_value = self.eval(key)?;
+                    let key_text = match key_value {
+                        Val::Str(s) => s,
+                        other => self.to_text(&other, key.span)?.into_owned().into(),
+                    };
+                    let value = self.eval(value)?;
+                    map.insert(key_text, Some(value));
+                }
+                Renderer::owned_hash(map)
+            }
+            ExprKind::Var(var) => return Ok(self.read_var(var)),
+            ExprKind::Dot(target, name) => {
+                let target_value = self.eval(target)?;
+                return match target_value {
+                    Val::Hash(hash) => Ok(hash.get(name)),
+                    Val::Empty => Ok(None),
+                    other => Err(self.expected(target.span, "`.`", "a hash", &other)),
+                };
+            }
+            ExprKind::Index(target, key) => return self.eval_index(target, key),
+            ExprKind::Range(start, end, kind) => self.eval_range(start, end.as_deref(), *kind)?,
+            ExprKind::Not(operand) => Val::Bool(!self.eval_condition(operand, "`!`")?),
+            ExprKind::Neg(operand) => {
+                let n = self.eval_number(operand, "unary `-`")?;
+                Val::Num(Cow::Owned(n.neg()))
+            }
+            ExprKind::Pos(operand) => {
+                Val::Num(Cow::Owned(self.eval_number(operand, "unary `+`")?.into_owned()))
+            }
+            ExprKind::Arith(op, left, right) => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
+            }
+            ExprKind::Compare(op, left, right) => {
+                let l = self.eval(left)?;
+                let r = self.eval(right)?;
+                Val::Bool(self.compare(*op, &l, &r, left.span, right.span, expr.span)?)
+            }
+            ExprKind::And(left, right) => {
+                Val::Bool(self.eval_condition(left, "`&&`")? && self.eval_condition(right, "`&&`")?)
+            }
+            ExprKind::Or(left, right) => {
+                Val::Bool(self.eval_condition(left, "`||`")? || self.eval_condition(right, "`||`")?)
+            }
+            ExprKind::Default(value, default) => match self.eval_guarded(value)? {
+                Some(v) => v,
+                None => match default {
+                    Some(default) => return self.eval_opt(default),
+                    None => Val::Empty,
+                },
+            },
+            ExprKind::Exists(value) => Val::Bool(self.eval_guarded(value)?.is_some()),
+            ExprKind::Paren(inner) => return self.eval_opt(inner),
+            ExprKind::BuiltIn(call) => return self.eval_builtin(call, expr.span),
+            ExprKind::Lambda(_) => {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    expr.span,
+                    "a lambda can only be the argument of ?filter, ?map, ?take_while or ?drop_while",
+                ));
+            }
+            ExprKind::ToJson(value) => {
+                let v = self.eval(value)?;
+                let mut out = String::new();
+                self.write_json(&v, value.span, &mut out)?;
+                Val::Str(Cow::Owned(out))
+            }
+            ExprKind::ToJsonString(value) => {
+                let v = self.eval(value)?;
+                let mut json = String::new();
+                self.write_json(&v, value.span, &mut json)?;
+                let mut out = String::with_capacity(json.len() + 8);
+                super::value::write_json_string(&json, &mut out);
+                Val::Str(Cow::Owned(out))
+            }
+        };
+        Ok(Some(value))
+    }
+
+    fn read_var(&self, var: &Var) -> Option<Val<'a>> {
+        match var {
+            Var::Local { frame, key, .. } => {
+                let frame = self.frames.get(*frame as usize)?;
+                if *key { frame.key.clone() } else { frame.item.clone() }
+            }
+            Var::Assigned { slot, name } => {
+                let slot = *slot as usize;
+                if let Some(value) = &self.assigned[slot] {
+                    return Some(value.clone());
+                }
+                if let Some(value) = &self.globals[slot] {
+                    return Some(value.clone());
+                }
+                self.data_var(name)
+            }
+            Var::Data(name) => self.data_var(name),
+        }
+    }
+
+    /// Evaluates an operand that must be a number.
+    pub fn eval_number(&mut self, expr: &'a Expr, context: &str) -> R<Cow<'a, Number>> {
+        match self.eval(expr)? {
+            Val::Num(n) => Ok(n),
+            other => Err(self.expected(expr.span, context, "a number", &other)),
+        }
+    }
+
+    fn eval_index(&mut self, target: &'a Expr, key: &'a Expr) -> R<Option<Val<'a>>> {
+        let target_value = self.eval(target)?;
+        let key_value = self.eval(key)?;
+        match key_value {
+            Val::Num(n) => {
+                let index = n.to_index();
+                match &target_value {
+                    Val::Seq(seq) => Ok(usize::try_from(index).ok().and_then(|i| seq.get(i))),
+                    Val::Empty => Ok(None),
+                    Val::Matches(m) => Ok(usize::try_from(index)
+                        .ok()
+                        .filter(|&i| i < m.matches.len())
+                        .map(|i| Val::Match(Rc::clone(m), i))),
+                    Val::Hash(_) | Val::Bool(_) => Err(self.expected(
+                        target.span,
+                        "`[number]`",
+                        "a sequence or a string",
+                        &target_value,
+                    )),
+                    _ => {
+                        let text = self.to_text(&target_value, target.span)?;
+                        let char_text = super::text::substring(
+                            &text,
+                            i64::from(index),
+                            Some(i64::from(index) + 1),
+                        )
+                        .map_err(|e| error(ErrorKind::Evaluation, key.span, e.to_string()))?
+                        .into_owned();
+                        Ok(Some(Val::Str(Cow::Owned(char_text))))
+                    }
+                }
+            }
+            Val::Str(name) => match target_value {
+                Val::Hash(hash) => Ok(hash.get(&name)),
+                Val::Empty => Ok(None),
+                other => Err(self.expected(target.span, "`[\"key\"]`", "a hash", &other)),
+            },
+            Val::Seq(Seq::Range(range)) => {
+                self.slice(target, &target_value, key.span, range).map(Some)
+            }
+            other => {
+                Err(self.expected(key.span, "`[...]`", "a number, a string or a range", &other))
+            }
+        }
+    }
+
+    fn eval_range(
+        &mut self,
+        start: &'a Expr,
+        end: Option<&'a Expr>,
+        kind: RangeKind,
+    ) -> R<Val<'a>> {
+        let begin = i64::from(self.eval_number(start, "a range")?.to_index());
+        let range = match (kind, end) {
+            (RangeKind::Unbounded, _) | (_, None) => Range {
+                start: begin,
+                descending: false,
+                len: None,
+                adaptive: true,
+                inclusive: false,
+            },
+            (_, Some(end)) => {
+                let value = i64::from(self.eval_number(end, "a range")?.to_index());
+                let (last, inclusive) = match kind {
+                    RangeKind::Inclusive => (value, true),
+                    RangeKind::Length => (begin + value, false),
+                    _ => (value, false),
+                };
+                let descending = begin > last;
+                let len = begin.abs_diff(last) + u64::from(inclusive);
+                Range {
+                    start: begin,
+                    descending,
+                    len: Some(len),
+                    adaptive: kind == RangeKind::Length,
+                    inclusive,
+                }
+            }
+        };
+        Ok(Val::Seq(Seq::Range(range)))
+    }
+
+    /// Slices a string or sequence with a range, as `target[range]` does.
+    fn slice(&mut self, target: &'a Expr, value: &Val<'a>, span: Span, range: Range) -> R<Val<'a>> {
+        let (text, seq) = match value {
+            Val::Seq(seq) => (None, Some(seq)),
+            Val::Hash(_) | Val::Bool(_) | Val::Matches(_) => {
+                return Err(self.expected(target.span, "slicing", "a sequence or a string", value));
+            }
+            _ => (Some(self.to_text(value, target.span)?.into_owned()), None),
+        };
+        let what = if text.is_some() { "string" } else { "sequence" };
+        let empty = || {
+            if text.is_some() {
+                Val::Str(Cow::Borrowed(""))
+            } else {
+                Renderer::owned_seq(Vec::new())
+            }
+        };
+        if range.len == Some(0) {
+            return Ok(empty());
+        }
+        let first = range.start;
+        if first < 0 {
+            return Err(error(
+                ErrorKind::Evaluation,
+                span,
+                format!("range start {first} is negative; slicing ranges start at 0"),
+            ));
+        }
+        let size = match (&text, seq) {
+            (Some(t), _) => super::text::length(t) as i64,
+            (None, Some(s)) => s.len().unwrap_or(usize::MAX) as i64,
+            _ => 0,
+        };
+        let step: i64 = if range.descending { -1 } else { 1 };
+        let out_of_bounds = if range.adaptive && step == 1 { first > size } else { first >= size };
+        if out_of_bounds {
+            return Err(error(
+                ErrorKind::Evaluation,
+                span,
+                format!(
+                    "range start {first} is out of bounds: the sliced {what} has only {size} \
+                     item(s), counted from 0"
+                ),
+            ));
+        }
+        let result_size = match range.len {
+            None => size - first,
+            Some(len) => {
+                let len = len as i64;
+                let last = first + (len - 1) * step;
+                if last < 0 {
+                    if !range.adaptive {
+                        return Err(error(
+                            ErrorKind::Evaluation,
+                            span,
+                            format!(
+                                "range end {last} is negative; slicing ranges end at 0 or later"
+                            ),
+                        ));
+                    }
+                    first + 1
+                } else if last >= size {
+                    if !range.adaptive {
+                        return Err(error(
+                            ErrorKind::Evaluation,
+                            span,
+                            format!(
+                                "range end {last} is out of bounds: the sliced {what} has only \
+                                 {size} item(s), counted from 0"
+                            ),
+                        ));
+                    }
+                    (size - first).abs()
+                } else {
+                    len
+                }
+            }
+        };
+        if result_size == 0 {
+            return Ok(empty());
+        }
+        if let Some(seq) = seq {
+            self.iterate(span, result_size as u64)?;
+            let mut items = Vec::with_capacity(result_size as usize);
+            let mut index = first;
+            for _ in 0..result_size {
+                items.push(usize::try_from(index).ok().and_then(|i| seq.get(i)));
+                index += step;
+            }
+            return Ok(Renderer::owned_seq(items));
+        }
+        let text = text.unwrap_or_default();
+        let end = if step < 0 && result_size > 1 {
+            if range.inclusive && result_size == 2 {
+                // FreeMarker keeps an old quirk: "abc"[n..n-1] is "" instead of an error.
+                first
+            } else {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    span,
+                    "a decreasing range cannot slice a string; use `?reverse` on a sequence instead",
+                ));
+            }
+        } else {
+            first + result_size
+        };
+        let sliced = super::text::substring(&text, first, Some(end))
+            .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?
+            .into_owned();
+        Ok(Val::Str(Cow::Owned(sliced)))
+    }
+
+    /// Applies an arithmetic operator; `+` also joins strings, sequences and hashes.
+    pub fn arithmetic(
+        &mut self,
+        op: ArithOp,
+        left: Val<'a>,
+        right: Val<'a>,
+        left_span: Span,
+        right_span: Span,
+        span: Span,
+    ) -> R<Val<'a>> {
+        if let (Val::Num(l), Val::Num(r)) = (&left, &right) {
+            let result = match op {
+                ArithOp::Add => l.add(r),
+                ArithOp::Sub => l.sub(r),
+                ArithOp::Mul => l.mul(r),
+                ArithOp::Div => l.div(r),
+                ArithOp::Rem => l.rem(r),
+            };
+            return result
+                .map(|n| Val::Num(Cow::Owned(n)))
+                .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()));
+        }
+        if op != ArithOp::Add {
+            let context = format!("`{}`", op.symbol());
+            return Err(match left {
+                Val::Num(_) => self.expected(right_span, &context, "a number", &right),
+                _ => self.expected(left_span, &context, "a number", &left),
+            });
+        }
+        if left.is_sequence() && right.is_sequence() && !(left.is_string() && right.is_string()) {
+            return self.concat_sequences(&left, &right, span);
+        }
+        let both_hashes = left.is_hash() && right.is_hash();
+        let as_text = |value: &Val<'a>| {
+            matches!(
+                value,
+                Val::Str(_)
+                    | Val::Num(_)
+                    | Val::Bool(_)
+                    | Val::Date(_)
+                    | Val::Empty
+                    | Val::Match(..)
+            )
+        };
+        if both_hashes && !(as_text(&left) && as_text(&right)) {
+            return Ok(self.merge_hashes(&left, &right));
+        }
+        for (value, value_span) in [(&left, left_span), (&right, right_span)] {
+            if !as_text(value) {
+                return Err(self.expected(
+                    value_span,
+                    "`+`",
+                    "a string or number (or two sequences, or two hashes)",
+                    value,
+                ));
+            }
+        }
+        let mut text = self.to_text(&left, left_span)?.into_owned();
+        let right_text = self.to_text(&right, right_span)?;
+        text.push_str(&right_text);
+        Ok(Val::Str(Cow::Owned(text)))
+    }
+
+    fn concat_sequences(&mut self, left: &Val<'a>, right: &Val<'a>, span: Span) -> R<Val<'a>> {
+        let mut items = Vec::new();
+        for value in [left, right] {
+            let Val::Seq(seq) = value else {
+                continue;
+            };
+            let Some(len) = seq.len() else {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    span,
+                    "a range without end cannot be joined with `+`",
+                ));
+            };
+            self.iterate(span, len as u64)?;
+            items.extend((0..len).map(|i| seq.get(i)));
+        }
+        Ok(Renderer::owned_seq(items))
+    }
+
+    fn merge_hashes(&self, left: &Val<'a>, right: &Val<'a>) -> Val<'a> {
+        let mut map: IndexMap<Cow<'a, str>, Option<Val<'a>>> = IndexMap::new();
+        for value in [left, right] {
+            let Val::Hash(hash) = value else {
+                continue;
+            };
+            for i in 0..hash.len() {
+                if let Some((key, item)) = hash.entry(i) {
+                    map.insert(key, item);
+                }
+            }
+        }
+        Renderer::owned_hash(map)
+    }
+
+    /// Compares two values with `op`; mismatched types are an error.
+    pub fn compare(
+        &mut self,
+        op: CompareOp,
+        left: &Val<'a>,
+        right: &Val<'a>,
+        left_span: Span,
+        right_span: Span,
+        span: Span,
+    ) -> R<bool> {
+        let equality = matches!(op, CompareOp::Eq | CompareOp::Ne);
+        let ordering = match (left, right) {
+            (Val::Num(l), Val::Num(r)) => {
+                l.compare(r).map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?
+            }
+            (Val::Date(l), Val::Date(r)) => self.compare_dates(l, r, span)?,
+            (Val::Bool(l), Val::Bool(r)) if equality => l.cmp(r),
+            (Val::Bool(_), Val::Bool(_)) => {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    span,
+                    format!("`{}` cannot compare booleans; only `==` and `!=` can", op.symbol()),
+                ));
+            }
+            (l, r) if l.is_string() && r.is_string() => {
+                if !equality {
+                    return Err(error(
+                        ErrorKind::Evaluation,
+                        span,
+                        format!("`{}` cannot compare strings; only `==` and `!=` can", op.symbol()),
+                    ));
+                }
+                let l = self.to_text(l, left_span)?;
+                let r = self.to_text(r, right_span)?;
+                if l == r { Ordering::Equal } else { Ordering::Less }
+            }
+            _ => {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    span,
+                    format!(
+                        "can't compare {} with {}; comparisons work between two numbers, two \
+                         strings, two dates or two booleans",
+                        left.type_name(),
+                        right.type_name()
+                    ),
+                ));
+            }
+        };
+        Ok(match op {
+            CompareOp::Eq => ordering == Ordering::Equal,
+            CompareOp::Ne => ordering != Ordering::Equal,
+            CompareOp::Lt => ordering == Ordering::Less,
+            CompareOp::Le => ordering != Ordering::Greater,
+            CompareOp::Gt => ordering == Ordering::Greater,
+            CompareOp::Ge => ordering != Ordering::Less,
+        })
+    }
+
+    /// Returns whether two values are equal as `==` decides, for `#switch` and `?switch`.
+    pub fn values_equal(
+        &mut self,
+        left: &Val<'a>,
+        right: &Val<'a>,
+        left_span: Span,
+        right_span: Span,
+    ) -> R<bool> {
+        self.compare(CompareOp::Eq, left, right, left_span, right_span, right_span)
+    }
+
+    /// Appends `value` as compact JSON, for `statics[...FtlUtils].toJson`.
+    pub fn write_json(&mut self, value: &Val<'a>, span: Span, out: &mut String) -> R<()> {
+        self.step(span)?;
+        match value {
+            Val::Str(s) => super::value::write_json_string(s, out),
+            Val::Num(n) => n.write_json(out),
+            Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Val::Empty => out.push_str("null"),
+            Val::Date(date) => {
+                let mut text = String::new();
+                self.write_iso_utc_ms(date, &mut text);
+                super::value::write_json_string(&text, out);
+            }
+            Val::Match(..) => {
+                let text = self.to_text(value, span)?.into_owned();
+                super::value::write_json_string(&text, out);
+            }
+            Val::Seq(seq) => {
+                let Some(len) = seq.len() else {
+                    return Err(error(
+                        ErrorKind::Evaluation,
+                        span,
+                        "a range without end has no JSON form",
+                    ));
+                };
+                self.iterate(span, len as u64)?;
+                out.push('[');
+                for i in 0..len {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    match seq.get(i) {
+                        Some(item) => self.write_json(&item, span, out)?,
+                        None => out.push_str("null"),
+                    }
+                }
+                out.push(']');
+            }
+            Val::Matches(m) => {
+                let items: Vec<Option<Val<'a>>> =
+                    (0..m.matches.len()).map(|i| Some(Val::Match(Rc::clone(m), i))).collect();
+                self.write_json(&Renderer::owned_seq(items), span, out)?;
+            }
+            Val::Hash(hash) => {
+                self.iterate(span, hash.len() as u64)?;
+                out.push('{');
+                for i in 0..hash.len() {
+                    if let Some((key, item)) = hash.entry(i) {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        super::value::write_json_string(&key, out);
+                        out.push(':');
+                        match item {
+                            Some(item) => self.write_json(&item, span, out)?,
+                            None => out.push_str("null"),
+                        }
+                    }
+                }
+                out.push('}');
+            }
+        }
+        Ok(())
+    }
+}

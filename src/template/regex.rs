@@ -1,0 +1,1055 @@
+//! Java regular expressions, as FreeMarker's `?matches`, `?replace`, `?split` and friends use
+//! them, translated to `fancy_regex`.
+//!
+//! The translation keeps Java's meaning where the two syntaxes differ: `\d`, `\w` and `\s` are
+//! ASCII-only, `.` excludes every Java line terminator, `$` also matches before a final line
+//! terminator, the POSIX classes (`\p{Alpha}`) are ASCII, and `\Q…\E` quotes. Constructs whose
+//! Java meaning cannot be reproduced exactly (possessive quantifiers, `\G`, `\X`, unknown
+//! property names, inline flags other than `i`, `m`, `s`, `x`) are rejected with an error
+//! instead of matching differently. Matching is bounded by a backtracking limit, so a
+//! pathological pattern fails with an error instead of hanging.
+
+use fancy_regex::{Regex, RegexBuilder};
+
+/// Maximum backtracking steps of one match attempt.
+const BACKTRACK_LIMIT: usize = 1_000_000;
+
+/// Maximum length of a pattern, in bytes.
+const MAX_PATTERN_LENGTH: usize = 10_000;
+
+/// Java's line terminators, as a class body.
+const LINE_TERMINATORS: &str = r"\n\r\x{85}\x{2028}\x{2029}";
+
+/// Java's `$` without `MULTILINE`: the end of input, or before a line terminator that ends
+/// the input (never between the `\r` and `\n` of one line break).
+const INPUT_END: &str = r"(?:\z|(?=\r\n\z)|(?=[\r\x{85}\x{2028}\x{2029}]\z)|(?<!\r)(?=\n\z))";
+
+/// Java's `$` with `MULTILINE`: before any line terminator or at the end of input.
+const LINE_END: &str = r"(?:\z|(?=[\r\x{85}\x{2028}\x{2029}])|(?<!\r)(?=\n))";
+
+/// An error from compiling or running a regular expression.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegexError {
+    /// The pattern is not a valid Java regular expression.
+    #[error("invalid regular expression {pattern:?}: {reason}")]
+    Invalid {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The pattern is valid Java but uses a construct this renderer cannot match exactly.
+    #[error(
+        "unsupported regular expression {pattern:?}: {reason}; rewrite it without that construct"
+    )]
+    Unsupported {
+        /// The pattern as given.
+        pattern: String,
+        /// The construct.
+        reason: String,
+    },
+    /// A replacement string refers to a group that does not exist.
+    #[error("invalid replacement {replacement:?}: {reason}")]
+    InvalidReplacement {
+        /// The replacement as given.
+        replacement: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Matching took more backtracking steps than the limit allows.
+    #[error(
+        "regular expression {pattern:?} needs too much backtracking on this input; simplify it"
+    )]
+    TooComplex {
+        /// The pattern as given.
+        pattern: String,
+    },
+}
+
+/// The flags of FreeMarker's string built-ins.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegexFlags {
+    /// `r`: the argument is a regular expression.
+    pub regex: bool,
+    /// `i`: case-insensitive.
+    pub case_insensitive: bool,
+    /// `f`: only the first occurrence.
+    pub first_only: bool,
+    /// `m`: `^` and `$` match at line boundaries.
+    pub multiline: bool,
+    /// `s`: `.` matches line terminators too.
+    pub dot_all: bool,
+    /// `c`: whitespace and `#` comments in the pattern are ignored.
+    pub comments: bool,
+}
+
+impl RegexFlags {
+    /// Parses a FreeMarker flag string such as `"ri"`; unknown letters are ignored, as
+    /// FreeMarker 2.3.31 ignores them.
+    pub fn parse(flags: &str) -> RegexFlags {
+        let mut parsed = RegexFlags::default();
+        for c in flags.chars() {
+            match c {
+                'r' => parsed.regex = true,
+                'i' => parsed.case_insensitive = true,
+                'f' => parsed.first_only = true,
+                'm' => parsed.multiline = true,
+                's' => parsed.dot_all = true,
+                'c' => parsed.comments = true,
+                // FreeMarker only logs a warning for other letters and ignores them.
+                _ => {}
+            }
+        }
+        parsed
+    }
+}
+
+/// A compiled Java regular expression.
+#[derive(Debug, Clone)]
+pub struct JavaRegex {
+    pattern: String,
+    regex: Regex,
+    /// The same pattern anchored at both ends, for `?matches`.
+    anchored: Regex,
+    /// Count of capturing groups, not counting group 0.
+    groups: usize,
+    /// Names of named groups with their numbers.
+    names: Vec<(String, usize)>,
+}
+
+impl JavaRegex {
+    /// Compiles a Java pattern with FreeMarker's flags.
+    pub fn compile(pattern: &str, flags: &RegexFlags) -> Result<JavaRegex, RegexError> {
+        if pattern.len() > MAX_PATTERN_LENGTH {
+            return Err(RegexError::Unsupported {
+                pattern: pattern.chars().take(100).collect(),
+                reason: format!("it is longer than {MAX_PATTERN_LENGTH} bytes"),
+            });
+        }
+        let translated = Translator::new(pattern, flags).translate()?;
+        let regex = RegexBuilder::new(&translated.source)
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .build()
+            .map_err(|e| RegexError::Invalid {
+                pattern: pattern.to_owned(),
+                reason: e.to_string(),
+            })?;
+        let anchored = RegexBuilder::new(&format!(r"\A(?:{})\z", translated.source))
+            .backtrack_limit(BACKTRACK_LIMIT)
+            .build()
+            .map_err(|e| RegexError::Invalid {
+                pattern: pattern.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok(JavaRegex {
+            pattern: pattern.to_owned(),
+            regex,
+            anchored,
+            groups: translated.groups,
+            names: translated.names,
+        })
+    }
+
+    fn too_complex(&self) -> RegexError {
+        RegexError::TooComplex { pattern: self.pattern.clone() }
+    }
+
+    /// Returns the byte range of the first match starting at or after byte `pos`.
+    pub fn find_at(&self, s: &str, pos: usize) -> Result<Option<(usize, usize)>, RegexError> {
+        if pos > s.len() {
+            return Ok(None);
+        }
+        match self.regex.find_from_pos(s, pos) {
+            Ok(found) => Ok(found.map(|m| (m.start(), m.end()))),
+            Err(_) => Err(self.too_complex()),
+        }
+    }
+
+    /// Returns every match as a byte range, as Java's `Matcher.find` loop finds them: after an
+    /// empty match the search moves on by one character.
+    pub fn find_all(&self, s: &str) -> Result<Vec<(usize, usize)>, RegexError> {
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at <= s.len() {
+            let Some((start, end)) = self.find_at(s, at)? else { break };
+            found.push((start, end));
+            at = if end > start {
+                end
+            } else {
+                end + s[end..].chars().next().map_or(1, char::len_utf8)
+            };
+        }
+        Ok(found)
+    }
+
+    /// Returns the groups (group 0 first) when the whole of `s` matches, as Java's
+    /// `Matcher.matches` decides.
+    pub fn full_match(&self, s: &str) -> Result<Option<Vec<Option<String>>>, RegexError> {
+        let captures = self.anchored.captures(s).map_err(|_| self.too_complex())?;
+        Ok(captures
+            .map(|c| (0..=self.groups).map(|i| c.get(i).map(|m| m.as_str().to_owned())).collect()))
+    }
+
+    /// Splits `s` at every match as Java's `String.split` does: a match of zero length at the
+    /// very start produces no leading empty item, and trailing empty items are dropped.
+    pub fn split<'a>(&self, s: &'a str) -> Result<Vec<&'a str>, RegexError> {
+        let mut items = Vec::new();
+        let mut last = 0;
+        for (start, end) in self.find_all(s)? {
+            if end == 0 && start == 0 {
+                continue;
+            }
+            items.push(&s[last..start]);
+            last = end;
+        }
+        items.push(&s[last..]);
+        // Java's `String.split` drops trailing empty items, unless nothing matched at all.
+        if items.len() > 1 {
+            while items.last() == Some(&"") {
+                items.pop();
+            }
+        }
+        Ok(items)
+    }
+
+    /// Appends `s` with matches replaced by `replacement`, where `$n` and `${name}` insert
+    /// groups and `\` quotes the next character, as Java's `Matcher.replaceAll` does.
+    pub fn replace(
+        &self,
+        s: &str,
+        replacement: &str,
+        first_only: bool,
+        out: &mut String,
+    ) -> Result<(), RegexError> {
+        let parts = self.parse_replacement(replacement)?;
+        let mut last = 0;
+        let mut at = 0;
+        while at <= s.len() {
+            let captures = match self.regex.captures_from_pos(s, at) {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(_) => return Err(self.too_complex()),
+            };
+            let Some(whole) = captures.get(0) else { break };
+            out.push_str(&s[last..whole.start()]);
+            for part in &parts {
+                match part {
+                    ReplacementPart::Text(text) => out.push_str(text),
+                    ReplacementPart::Group(i) => {
+                        if let Some(m) = captures.get(*i) {
+                            out.push_str(m.as_str());
+                        }
+                    }
+                }
+            }
+            last = whole.end();
+            if first_only {
+                break;
+            }
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+            };
+        }
+        out.push_str(&s[last..]);
+        Ok(())
+    }
+
+    fn parse_replacement(&self, replacement: &str) -> Result<Vec<ReplacementPart>, RegexError> {
+        let invalid = |reason: &str| RegexError::InvalidReplacement {
+            replacement: replacement.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut chars = replacement.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(quoted) => text.push(quoted),
+                    None => return Err(invalid("character to be escaped is missing")),
+                },
+                '$' => {
+                    let group = match chars.peek() {
+                        Some('{') => {
+                            chars.next();
+                            let mut name = String::new();
+                            loop {
+                                match chars.next() {
+                                    Some('}') => break,
+                                    Some(n) if n.is_ascii_alphanumeric() => name.push(n),
+                                    _ => {
+                                        return Err(invalid(
+                                            "named group reference is not closed with }",
+                                        ));
+                                    }
+                                }
+                            }
+                            self.names
+                                .iter()
+                                .find(|(n, _)| *n == name)
+                                .map(|(_, i)| *i)
+                                .ok_or_else(|| invalid(&format!("no group named {name}")))?
+                        }
+                        Some(d) if d.is_ascii_digit() => {
+                            let mut number = d.to_digit(10).unwrap_or(0) as usize;
+                            chars.next();
+                            if number > self.groups {
+                                return Err(invalid(&format!("no group {number}")));
+                            }
+                            // Java takes more digits while the number stays a valid group.
+                            while let Some(next) = chars.peek().and_then(|c| c.to_digit(10)) {
+                                let longer = number * 10 + next as usize;
+                                if longer > self.groups {
+                                    break;
+                                }
+                                number = longer;
+                                chars.next();
+                            }
+                            number
+                        }
+                        _ => {
+                            return Err(invalid(
+                                "`$` must be followed by a group number or {name}; write \\$ for a dollar sign",
+                            ));
+                        }
+                    };
+                    if !text.is_empty() {
+                        parts.push(ReplacementPart::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(ReplacementPart::Group(group));
+                }
+                _ => text.push(c),
+            }
+        }
+        if !text.is_empty() {
+            parts.push(ReplacementPart::Text(text));
+        }
+        Ok(parts)
+    }
+}
+
+enum ReplacementPart {
+    Text(String),
+    Group(usize),
+}
+
+struct Translated {
+    source: String,
+    groups: usize,
+    names: Vec<(String, usize)>,
+}
+
+/// Inline flags in effect at a point of the pattern.
+#[derive(Debug, Clone, Copy)]
+struct Mode {
+    case_insensitive: bool,
+    multiline: bool,
+    dot_all: bool,
+    comments: bool,
+}
+
+/// What an escape sequence stands for.
+enum Escaped {
+    /// One character, to be matched literally.
+    Char(char),
+    /// Translated regex text: a class body inside a class, any construct outside.
+    Text(String),
+}
+
+/// A group opened and not yet closed.
+struct OpenGroup {
+    /// The mode to restore when the group closes.
+    mode: Mode,
+    /// Where the group starts in the output, so a quantifier after it can find it.
+    start: usize,
+}
+
+struct Translator<'a> {
+    pattern: &'a str,
+    chars: Vec<char>,
+    pos: usize,
+    out: String,
+    groups: usize,
+    names: Vec<(String, usize)>,
+    stack: Vec<OpenGroup>,
+    mode: Mode,
+    /// Output position where the last complete atom starts, for possessive quantifiers.
+    atom_start: Option<usize>,
+}
+
+impl<'a> Translator<'a> {
+    fn new(pattern: &'a str, flags: &RegexFlags) -> Translator<'a> {
+        Translator {
+            pattern,
+            chars: pattern.chars().collect(),
+            pos: 0,
+            out: String::with_capacity(pattern.len() + 16),
+            groups: 0,
+            names: Vec::new(),
+            stack: Vec::new(),
+            mode: Mode {
+                case_insensitive: flags.case_insensitive,
+                multiline: flags.multiline,
+                dot_all: flags.dot_all,
+                comments: flags.comments,
+            },
+            atom_start: None,
+        }
+    }
+
+    fn invalid(&self, reason: impl Into<String>) -> RegexError {
+        RegexError::Invalid { pattern: self.pattern.to_owned(), reason: reason.into() }
+    }
+
+    fn unsupported(&self, reason: impl Into<String>) -> RegexError {
+        RegexError::Unsupported { pattern: self.pattern.to_owned(), reason: reason.into() }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, offset: usize) -> Option<char> {
+        self.chars.get(self.pos + offset).copied()
+    }
+
+    /// Appends an atom, remembering where it starts.
+    fn push_atom(&mut self, text: &str) {
+        self.atom_start = Some(self.out.len());
+        self.out.push_str(text);
+    }
+
+    /// Appends an assertion, which a quantifier may not follow.
+    fn push_assertion(&mut self, text: &str) {
+        self.atom_start = None;
+        self.out.push_str(text);
+    }
+
+    /// Appends a literal character; ASCII letters match both cases in case-insensitive mode,
+    /// which in Java (without `UNICODE_CASE`) folds ASCII only.
+    fn push_char(&mut self, c: char) {
+        let mut text = String::new();
+        if self.mode.case_insensitive && c.is_ascii_alphabetic() {
+            text.push('[');
+            text.push(c.to_ascii_lowercase());
+            text.push(c.to_ascii_uppercase());
+            text.push(']');
+        } else {
+            push_literal(c, &mut text);
+        }
+        self.push_atom(&text);
+    }
+
+    fn translate(mut self) -> Result<Translated, RegexError> {
+        while let Some(c) = self.peek() {
+            self.pos += 1;
+            match c {
+                '\\' => match self.escape(false)? {
+                    Escaped::Char(literal) => self.push_char(literal),
+                    Escaped::Text(text) if is_assertion(&text) => self.push_assertion(&text),
+                    Escaped::Text(text) => self.push_atom(&text),
+                },
+                '[' => {
+                    let class = self.class()?;
+                    self.push_atom(&class);
+                }
+                '.' => {
+                    if self.mode.dot_all {
+                        self.push_atom("(?s:.)");
+                    } else {
+                        self.push_atom(&format!("[^{LINE_TERMINATORS}]"));
+                    }
+                }
+                '^' => {
+                    if self.mode.multiline {
+                        self.push_assertion(concat!(
+                            r"(?:\A|(?<=[\n\x{85}\x{2028}\x{2029}])(?!\z)",
+                            r"|(?<=\r)(?!\n)(?!\z))"
+                        ));
+                    } else {
+                        self.push_assertion(r"\A");
+                    }
+                }
+                '$' => {
+                    if self.mode.multiline {
+                        self.push_assertion(LINE_END);
+                    } else {
+                        self.push_assertion(INPUT_END);
+                    }
+                }
+                '(' => self.open_group()?,
+                ')' => {
+                    let group =
+                        self.stack.pop().ok_or_else(|| self.invalid("unmatched closing ')'"))?;
+                    self.mode = group.mode;
+                    self.out.push(')');
+                    self.atom_start = Some(group.start);
+                }
+                '*' | '+' | '?' => {
+                    self.out.push(c);
+                    self.quantifier_suffix()?;
+                }
+                '{' => {
+                    // A bounded repetition; Java requires it to be well formed.
+                    let start = self.pos;
+                    while let Some(d) = self.peek() {
+                        self.pos += 1;
+                        if d == '}' {
+                            break;
+                        }
+                        if !(d.is_ascii_digit() || d == ',') {
+                            return Err(self.invalid("malformed repetition {n,m}"));
+                        }
+                    }
+                    let body: String = self.chars[start..self.pos].iter().collect();
+                    if !body.ends_with('}') || body.starts_with([',', '}']) {
+                        return Err(self.invalid("malformed repetition {n,m}"));
+                    }
+                    self.out.push('{');
+                    self.out.push_str(&body);
+                    self.quantifier_suffix()?;
+                }
+                ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' if self.mode.comments => {}
+                '#' if self.mode.comments => {
+                    while let Some(d) = self.peek() {
+                        self.pos += 1;
+                        if d == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '|' => {
+                    self.out.push('|');
+                    self.atom_start = None;
+                }
+                _ => self.push_char(c),
+            }
+        }
+        if !self.stack.is_empty() {
+            return Err(self.invalid("unclosed group"));
+        }
+        Ok(Translated { source: self.out, groups: self.groups, names: self.names })
+    }
+
+    /// Handles what may follow a quantifier: `?` (lazy) is kept, and `+` (possessive) wraps the
+    /// quantified atom in an atomic group, which means the same.
+    fn quantifier_suffix(&mut self) -> Result<(), RegexError> {
+        match self.peek() {
+            Some('?') => {
+                self.pos += 1;
+                self.out.push('?');
+            }
+            Some('+') => {
+                self.pos += 1;
+                let start = self.atom_start.ok_or_else(|| self.invalid("dangling quantifier"))?;
+                let quantified = self.out.split_off(start);
+                self.out.push_str("(?>");
+                self.out.push_str(&quantified);
+                self.out.push(')');
+            }
+            _ => {}
+        }
+        // A quantified atom may not be quantified again in Java.
+        self.atom_start = None;
+        Ok(())
+    }
+
+    fn open_group(&mut self) -> Result<(), RegexError> {
+        let start = self.out.len();
+        if self.peek() != Some('?') {
+            self.groups += 1;
+            self.stack.push(OpenGroup { mode: self.mode, start });
+            self.out.push('(');
+            return Ok(());
+        }
+        self.pos += 1;
+        match self.peek() {
+            Some(kind @ (':' | '=' | '!' | '>')) => {
+                self.pos += 1;
+                self.stack.push(OpenGroup { mode: self.mode, start });
+                self.out.push_str("(?");
+                self.out.push(kind);
+            }
+            Some('<') if matches!(self.peek_at(1), Some('=' | '!')) => {
+                let kind = self.peek_at(1).unwrap_or('=');
+                self.pos += 2;
+                self.stack.push(OpenGroup { mode: self.mode, start });
+                self.out.push_str("(?<");
+                self.out.push(kind);
+            }
+            Some('<') => {
+                self.pos += 1;
+                let mut name = String::new();
+                loop {
+                    match self.peek() {
+                        Some('>') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(c) if c.is_ascii_alphanumeric() => {
+                            self.pos += 1;
+                            name.push(c);
+                        }
+                        _ => {
+                            return Err(
+                                self.invalid("a group name must be letters and digits closed by >")
+                            );
+                        }
+                    }
+                }
+                if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    return Err(self.invalid("a group name must start with a letter"));
+                }
+                if self.names.iter().any(|(n, _)| *n == name) {
+                    return Err(self.invalid(format!("the group name {name} is used twice")));
+                }
+                self.groups += 1;
+                self.names.push((name.clone(), self.groups));
+                self.stack.push(OpenGroup { mode: self.mode, start });
+                // Named groups become plain groups: names are resolved here, so the translated
+                // pattern can mix them with numbered back references.
+                self.out.push('(');
+            }
+            _ => self.inline_flags(start)?,
+        }
+        self.atom_start = None;
+        Ok(())
+    }
+
+    /// Handles `(?idmsux-idmsux)` and `(?flags:...)`; only `i`, `m`, `s` and `x` are supported.
+    fn inline_flags(&mut self, start: usize) -> Result<(), RegexError> {
+        let mut on = true;
+        let mut mode = self.mode;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.invalid("unclosed inline flag group"));
+            };
+            self.pos += 1;
+            match c {
+                '-' => on = false,
+                'i' => mode.case_insensitive = on,
+                'm' => mode.multiline = on,
+                's' => mode.dot_all = on,
+                'x' => mode.comments = on,
+                ')' => {
+                    self.mode = mode;
+                    return Ok(());
+                }
+                ':' => {
+                    self.stack.push(OpenGroup { mode: self.mode, start });
+                    self.mode = mode;
+                    self.out.push_str("(?:");
+                    return Ok(());
+                }
+                'u' | 'd' | 'U' => {
+                    return Err(self.unsupported(format!("the inline flag {c:?}")));
+                }
+                _ => return Err(self.invalid(format!("unknown inline flag {c:?}"))),
+            }
+        }
+    }
+
+    /// Translates a character class, including nested classes, ranges and `&&`.
+    fn class(&mut self) -> Result<String, RegexError> {
+        let mut out = String::from("[");
+        if self.peek() == Some('^') {
+            self.pos += 1;
+            out.push('^');
+        }
+        let mut first = true;
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.invalid("unclosed character class"));
+            };
+            self.pos += 1;
+            let single = match c {
+                ']' if !first => break,
+                '[' => {
+                    out.push_str(&self.class()?);
+                    None
+                }
+                '&' if self.peek() == Some('&') => {
+                    self.pos += 1;
+                    out.push_str("&&");
+                    None
+                }
+                '\\' => match self.escape(true)? {
+                    Escaped::Char(literal) => Some(literal),
+                    Escaped::Text(text) => {
+                        out.push_str(&text);
+                        None
+                    }
+                },
+                ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}' if self.mode.comments => None,
+                _ => Some(c),
+            };
+            first = false;
+            let Some(low) = single else { continue };
+            // A `-` between two characters makes a range, unless it closes the class.
+            if self.peek() == Some('-') && !matches!(self.peek_at(1), Some(']') | Some('[') | None)
+            {
+                self.pos += 1;
+                let high = match self.peek() {
+                    Some('\\') => {
+                        self.pos += 1;
+                        match self.escape(true)? {
+                            Escaped::Char(high) => high,
+                            Escaped::Text(_) => return Err(self.invalid("illegal character range")),
+                        }
+                    }
+                    Some(high) => {
+                        self.pos += 1;
+                        high
+                    }
+                    None => return Err(self.invalid("unclosed character class")),
+                };
+                if high < low {
+                    return Err(self.invalid(format!("illegal character range {low}-{high}")));
+                }
+                self.push_class_range(low, high, &mut out);
+            } else {
+                self.push_class_range(low, low, &mut out);
+            }
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// Appends a class range, adding the other case of its ASCII letters in case-insensitive
+    /// mode.
+    fn push_class_range(&self, low: char, high: char, out: &mut String) {
+        push_range(low, high, out);
+        if !self.mode.case_insensitive {
+            return;
+        }
+        for (from, to, shift) in [('a', 'z', -32i32), ('A', 'Z', 32)] {
+            let (overlap_low, overlap_high) = (low.max(from), high.min(to));
+            if overlap_low <= overlap_high {
+                let map = |c: char| char::from_u32((c as i32 + shift) as u32).unwrap_or(c);
+                push_range(map(overlap_low), map(overlap_high), out);
+            }
+        }
+    }
+
+    /// Translates the escape after a `\`; `in_class` selects class-body forms.
+    fn escape(&mut self, in_class: bool) -> Result<Escaped, RegexError> {
+        let Some(c) = self.peek() else {
+            return Err(self.invalid("the pattern ends with a lone backslash"));
+        };
+        self.pos += 1;
+        let class = |body: &str, negated: bool| -> Escaped {
+            Escaped::Text(match (in_class, negated) {
+                (true, false) => body.to_owned(),
+                (_, true) => format!("[^{body}]"),
+                (false, false) => format!("[{body}]"),
+            })
+        };
+        const HORIZONTAL: &str =
+            r" \t\xA0\x{1680}\x{180e}\x{2000}-\x{200a}\x{202f}\x{205f}\x{3000}";
+        const VERTICAL: &str = r"\n\x0B\f\r\x{85}\x{2028}\x{2029}";
+        Ok(match c {
+            'd' => class("0-9", false),
+            'D' => class("0-9", true),
+            'w' => class("a-zA-Z_0-9", false),
+            'W' => class("a-zA-Z_0-9", true),
+            's' => class(r"\t\n\x0B\f\r ", false),
+            'S' => class(r"\t\n\x0B\f\r ", true),
+            'h' => class(HORIZONTAL, false),
+            'H' => class(HORIZONTAL, true),
+            'v' => class(VERTICAL, false),
+            'V' => class(VERTICAL, true),
+            'b' | 'B' | 'A' | 'z' if !in_class => Escaped::Text(format!("\\{c}")),
+            'Z' if !in_class => Escaped::Text(INPUT_END.to_owned()),
+            'R' if !in_class => {
+                Escaped::Text(r"(?:\r\n|[\n\x0B\f\r\x{85}\x{2028}\x{2029}])".to_owned())
+            }
+            't' => Escaped::Char('\t'),
+            'n' => Escaped::Char('\n'),
+            'r' => Escaped::Char('\r'),
+            'f' => Escaped::Char('\u{c}'),
+            'a' => Escaped::Char('\u{7}'),
+            'e' => Escaped::Char('\u{1b}'),
+            '0' => {
+                let mut value = 0u32;
+                let mut digits = 0;
+                while let Some(d) = self.peek().and_then(|d| d.to_digit(8)) {
+                    let next = value * 8 + d;
+                    if digits == 3 || next > 0o377 {
+                        break;
+                    }
+                    value = next;
+                    digits += 1;
+                    self.pos += 1;
+                }
+                if digits == 0 {
+                    return Err(self.invalid("illegal octal escape \\0"));
+                }
+                Escaped::Char(char::from_u32(value).unwrap_or('\0'))
+            }
+            'x' => {
+                let value = if self.peek() == Some('{') {
+                    self.pos += 1;
+                    let mut value = 0u32;
+                    loop {
+                        match self.peek() {
+                            Some('}') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            Some(d) if d.is_ascii_hexdigit() => {
+                                self.pos += 1;
+                                let digit = d.to_digit(16).unwrap_or(0);
+                                value = value.saturating_mul(16).saturating_add(digit);
+                            }
+                            _ => return Err(self.invalid("malformed \\x{...} escape")),
+                        }
+                    }
+                    value
+                } else {
+                    self.hex_digits(2)?
+                };
+                let literal = char::from_u32(value)
+                    .ok_or_else(|| self.unsupported("escapes of surrogates or beyond U+10FFFF"))?;
+                Escaped::Char(literal)
+            }
+            'u' => {
+                let mut value = self.hex_digits(4)?;
+                if (0xd800..0xdc00).contains(&value)
+                    && self.peek() == Some('\\')
+                    && self.peek_at(1) == Some('u')
+                {
+                    self.pos += 2;
+                    let low = self.hex_digits(4)?;
+                    if !(0xdc00..0xe000).contains(&low) {
+                        return Err(self.unsupported("a lone surrogate escape"));
+                    }
+                    value = 0x10000 + ((value - 0xd800) << 10) + (low - 0xdc00);
+                }
+                let literal = char::from_u32(value)
+                    .ok_or_else(|| self.unsupported("a lone surrogate escape"))?;
+                Escaped::Char(literal)
+            }
+            'c' => {
+                let Some(letter) = self.peek() else {
+                    return Err(self.invalid("\\c must be followed by a character"));
+                };
+                self.pos += 1;
+                Escaped::Char(char::from_u32(u32::from(letter) ^ 64).unwrap_or('\0'))
+            }
+            'p' | 'P' => {
+                let name = if self.peek() == Some('{') {
+                    self.pos += 1;
+                    let mut name = String::new();
+                    loop {
+                        match self.peek() {
+                            Some('}') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            Some(n) => {
+                                self.pos += 1;
+                                name.push(n);
+                            }
+                            None => return Err(self.invalid("unclosed \\p{...}")),
+                        }
+                    }
+                    name
+                } else {
+                    let Some(letter) = self.peek() else {
+                        return Err(self.invalid("\\p must be followed by a property"));
+                    };
+                    self.pos += 1;
+                    letter.to_string()
+                };
+                if self.mode.case_insensitive && matches!(name.as_str(), "Lower" | "Upper") {
+                    return Err(self
+                        .unsupported("\\p{Lower} and \\p{Upper} with case-insensitive matching"));
+                }
+                let body = property_class(&name)
+                    .ok_or_else(|| self.unsupported(format!("the property \\p{{{name}}}")))?;
+                class(&body, c == 'P')
+            }
+            'Q' => {
+                let mut quoted = String::new();
+                while self.pos < self.chars.len() {
+                    if self.chars[self.pos] == '\\' && self.peek_at(1) == Some('E') {
+                        self.pos += 2;
+                        break;
+                    }
+                    let q = self.chars[self.pos];
+                    self.pos += 1;
+                    if in_class {
+                        self.push_class_range(q, q, &mut quoted);
+                    } else if self.mode.case_insensitive && q.is_ascii_alphabetic() {
+                        quoted.push_str(&format!(
+                            "[{}{}]",
+                            q.to_ascii_lowercase(),
+                            q.to_ascii_uppercase()
+                        ));
+                    } else {
+                        push_literal(q, &mut quoted);
+                    }
+                }
+                // Quoted text is one atom for a following quantifier only when it is one
+                // character; wrap it so a quantifier applies to what Java applies it to.
+                Escaped::Text(if in_class { quoted } else { format!("(?:{quoted})") })
+            }
+            '1'..='9' if !in_class => {
+                // Java reads further digits while they still name an existing group.
+                let mut number = c.to_digit(10).unwrap_or(0) as usize;
+                while let Some(d) = self.peek().and_then(|d| d.to_digit(10)) {
+                    let longer = number * 10 + d as usize;
+                    if longer > self.groups {
+                        break;
+                    }
+                    number = longer;
+                    self.pos += 1;
+                }
+                if number > self.groups {
+                    return Err(self.unsupported("a back reference to a group not yet defined"));
+                }
+                if self.mode.case_insensitive {
+                    return Err(self.unsupported("back references with case-insensitive matching"));
+                }
+                Escaped::Text(format!(r"\{number}"))
+            }
+            'k' if !in_class => {
+                if self.peek() != Some('<') {
+                    return Err(self.invalid("\\k must be followed by <name>"));
+                }
+                self.pos += 1;
+                let mut name = String::new();
+                loop {
+                    match self.peek() {
+                        Some('>') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(n) => {
+                            self.pos += 1;
+                            name.push(n);
+                        }
+                        None => return Err(self.invalid("unclosed \\k<name>")),
+                    }
+                }
+                let number = self
+                    .names
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, i)| *i)
+                    .ok_or_else(|| self.invalid(format!("no group named {name}")))?;
+                if self.mode.case_insensitive {
+                    return Err(self.unsupported("back references with case-insensitive matching"));
+                }
+                Escaped::Text(format!(r"\{number}"))
+            }
+            'G' | 'X' | 'N' | 'b' | 'B' | 'A' | 'z' | 'Z' | 'R' => {
+                return Err(self.unsupported(format!("the escape \\{c} here")));
+            }
+            _ if c.is_ascii_alphanumeric() => {
+                return Err(self.invalid(format!("illegal escape sequence \\{c}")));
+            }
+            _ => Escaped::Char(c),
+        })
+    }
+
+    fn hex_digits(&mut self, count: usize) -> Result<u32, RegexError> {
+        let mut value = 0u32;
+        for _ in 0..count {
+            let digit = self
+                .peek()
+                .and_then(|d| d.to_digit(16))
+                .ok_or_else(|| self.invalid("malformed hexadecimal escape"))?;
+            self.pos += 1;
+            value = value * 16 + digit;
+        }
+        Ok(value)
+    }
+}
+
+/// Returns whether translated text is a zero-width assertion.
+fn is_assertion(text: &str) -> bool {
+    matches!(text, r"\b" | r"\B" | r"\A" | r"\z") || text == INPUT_END
+}
+
+/// Appends a class range (or a single character when `low == high`).
+fn push_range(low: char, high: char, out: &mut String) {
+    push_class_literal(low, out);
+    if high != low {
+        out.push('-');
+        push_class_literal(high, out);
+    }
+}
+
+/// Returns the class body for a Java property name, or `None` when it is not supported.
+fn property_class(name: &str) -> Option<String> {
+    let ascii = match name {
+        "Lower" => "a-z",
+        "Upper" => "A-Z",
+        "ASCII" => r"\x00-\x7F",
+        "Alpha" => "a-zA-Z",
+        "Digit" => "0-9",
+        "Alnum" => "a-zA-Z0-9",
+        "Punct" => r##"!-/:-@\[-`{-~"##,
+        "Graph" => r##"!-~"##,
+        "Print" => r##" -~"##,
+        "Blank" => r" \t",
+        "Cntrl" => r"\x00-\x1F\x7F",
+        "XDigit" => "0-9a-fA-F",
+        "Space" => r" \t\n\x0B\f\r",
+        _ => "",
+    };
+    if !ascii.is_empty() {
+        return Some(ascii.to_owned());
+    }
+    // Unicode general categories, with or without the Java `Is` prefix.
+    let category = name.strip_prefix("Is").unwrap_or(name);
+    const CATEGORIES: &[&str] = &[
+        "L", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "N", "Nd", "Nl", "No", "P", "Pc",
+        "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "S", "Sm", "Sc", "Sk", "So", "Z", "Zs", "Zl", "Zp",
+        "C", "Cc", "Cf", "Co", "Cn",
+    ];
+    if CATEGORIES.contains(&category) {
+        return Some(format!(r"\p{{{category}}}"));
+    }
+    None
+}
+
+/// Appends `c` as a literal outside a class.
+fn push_literal(c: char, out: &mut String) {
+    if matches!(
+        c,
+        '.' | '+'
+            | '*'
+            | '?'
+            | '('
+            | ')'
+            | '|'
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '^'
+            | '$'
+            | '#'
+            | '&'
+            | '-'
+            | '~'
+            | '\\'
+            | ' '
+    ) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// Appends `c` as a literal inside a class.
+fn push_class_literal(c: char, out: &mut String) {
+    if matches!(c, '[' | ']' | '\\' | '&' | '-' | '~' | '^' | ' ' | '#') {
+        out.push('\\');
+    }
+    out.push(c);
+}

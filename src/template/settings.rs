@@ -1,0 +1,179 @@
+//! The settings `<#setting>` changes during a render, and the text conversions they drive.
+
+use super::ast::{NumberDigits, Setting};
+use super::date::{DateKind, DatePattern, IsoOptions, IsoPrecision, TimeZone};
+use super::number::{Number, NumberFormat};
+
+/// A date format: a `SimpleDateFormat` pattern or an ISO 8601 form.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateFormat {
+    /// A `SimpleDateFormat` pattern such as `yyyy-MM-dd HH:mm`.
+    Pattern(DatePattern),
+    /// `iso`, `iso_ms`, `xs` or `xs_ms`.
+    Iso(IsoOptions),
+}
+
+impl DateFormat {
+    /// Parses a date format as `?string(...)`, `?datetime(...)` and the format settings take
+    /// it; the error says why the format is rejected.
+    pub fn parse(text: &str) -> Result<DateFormat, String> {
+        let always =
+            |options: IsoOptions| IsoOptions { precision: IsoPrecision::MillisAlways, ..options };
+        match text {
+            "iso" => return Ok(DateFormat::Iso(IsoOptions::MILLIS)),
+            "iso_ms" => return Ok(DateFormat::Iso(IsoOptions::MILLIS_ALWAYS)),
+            "xs" => return Ok(DateFormat::Iso(IsoOptions::XS)),
+            "xs_ms" => return Ok(DateFormat::Iso(always(IsoOptions::XS))),
+            "short" | "medium" | "long" | "full" => {
+                return Err(format!(
+                    "date style {text:?} depends on the JDK and is not supported; give a pattern \
+                     such as \"yyyy-MM-dd HH:mm:ss\""
+                ));
+            }
+            _ => {}
+        }
+        if text.starts_with("iso") || text.starts_with("xs") {
+            return Err(format!(
+                "date format {text:?} is not supported; use a pattern, \"iso\", \"iso_ms\", \"xs\" or \"xs_ms\""
+            ));
+        }
+        DatePattern::parse(text).map(DateFormat::Pattern).map_err(|e| e.to_string())
+    }
+}
+
+/// Render settings, starting from sluice's configuration of FreeMarker: `number_format`
+/// `computer`, the default `boolean_format`, locale en_US, time zone UTC.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The `number_format` text as set.
+    pub number_format_text: String,
+    /// The parsed `number_format`.
+    pub number_format: NumberFormat,
+    /// The texts of `true` and `false`; `None` for the default, which refuses to print booleans
+    /// without `?c` or `?string`.
+    pub boolean_format: Option<(String, String)>,
+    /// `date_format`, `time_format` and `datetime_format`; `None` while unset.
+    pub date_formats: [Option<DateFormat>; 3],
+    /// The `time_zone` dates print and parse in.
+    pub time_zone: TimeZone,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            number_format_text: "computer".to_owned(),
+            number_format: NumberFormat::Computer,
+            boolean_format: None,
+            date_formats: [None, None, None],
+            time_zone: TimeZone::utc(),
+        }
+    }
+}
+
+impl Settings {
+    /// Changes `setting` to `value`; the error says why the value is invalid.
+    pub fn set(&mut self, setting: Setting, value: &str) -> Result<(), String> {
+        match setting {
+            Setting::NumberFormat => {
+                self.number_format = NumberFormat::parse(value).map_err(|e| e.to_string())?;
+                self.number_format_text = value.to_owned();
+            }
+            Setting::BooleanFormat => {
+                self.boolean_format = parse_boolean_format(value)?;
+            }
+            Setting::Locale => {
+                return Err(format!(
+                    "locale {value:?} is not supported; number and date formats use en_US"
+                ));
+            }
+            Setting::DateFormat | Setting::TimeFormat | Setting::DateTimeFormat => {
+                let index = match setting {
+                    Setting::DateFormat => 0,
+                    Setting::TimeFormat => 1,
+                    _ => 2,
+                };
+                self.date_formats[index] =
+                    if value.is_empty() { None } else { Some(DateFormat::parse(value)?) };
+            }
+            Setting::TimeZone => {
+                self.time_zone = TimeZone::parse(value).map_err(|e| e.to_string())?;
+            }
+            Setting::UrlEscapingCharset | Setting::OutputEncoding => {
+                if !value.eq_ignore_ascii_case("UTF-8") {
+                    return Err(format!(
+                        "charset {value:?} is not supported; request bodies are UTF-8"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns the format setting for dates of `kind`; `None` while it is unset.
+    pub fn date_format(&self, kind: DateKind) -> Option<&DateFormat> {
+        let index = match kind {
+            DateKind::Date => 0,
+            DateKind::Time => 1,
+            DateKind::DateTime => 2,
+        };
+        self.date_formats[index].as_ref()
+    }
+
+    /// Appends `number` in the current `number_format`.
+    pub fn write_number(&self, number: &Number, out: &mut String) -> Result<(), String> {
+        match &self.number_format {
+            NumberFormat::Computer => number.write_computer(out),
+            format => number.write_format(format, out),
+        }
+        Ok(())
+    }
+
+    /// Appends `number` as `#{...}` prints it: no grouping, and between the given minimum and
+    /// maximum fraction digits (0 to 50 when none are given), rounded half-even.
+    pub fn write_fixed_number(
+        &self,
+        number: &Number,
+        digits: NumberDigits,
+        out: &mut String,
+    ) -> Result<(), String> {
+        let (min, max) = match (digits.min, digits.max) {
+            (None, None) => (0, 50),
+            (Some(min), None) => (min, min),
+            (None, Some(max)) => (0, max),
+            (Some(min), Some(max)) => (min, max.max(min)),
+        };
+        let mut pattern = String::from("0");
+        if max > 0 {
+            pattern.push('.');
+            pattern.extend(std::iter::repeat_n('0', min as usize));
+            pattern.extend(std::iter::repeat_n('#', (max - min) as usize));
+        }
+        let format = NumberFormat::parse(&pattern).map_err(|e| e.to_string())?;
+        number.write_format(&format, out);
+        Ok(())
+    }
+
+    /// Returns the text of a boolean under the current `boolean_format`; `None` when the format
+    /// is the default, which has no text for booleans.
+    pub fn boolean_text(&self, value: bool) -> Option<&str> {
+        let (yes, no) = self.boolean_format.as_ref()?;
+        Some(if value { yes } else { no })
+    }
+}
+
+/// Parses a `boolean_format` value: `"c"`, `"true,false"` (the default) or `"yes,no"`.
+fn parse_boolean_format(value: &str) -> Result<Option<(String, String)>, String> {
+    if value == "c" {
+        return Ok(Some(("true".to_owned(), "false".to_owned())));
+    }
+    if value == "true,false" {
+        return Ok(None);
+    }
+    match value.split_once(',') {
+        Some((yes, no)) if !no.contains(',') => Ok(Some((yes.to_owned(), no.to_owned()))),
+        _ => Err(format!(
+            "boolean_format {value:?} is invalid; write the two texts separated by a comma, \
+             like \"yes,no\", or \"c\""
+        )),
+    }
+}
