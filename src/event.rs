@@ -2,10 +2,17 @@
 //!
 //! An event is a hash with the key names of Amplitude's export format (`event_type`, `user_id`,
 //! `event_time`, `ip_address`, `$insert_id`, ...), so templates written for Amplitude's event
-//! streaming work unchanged. `docs/templates.md` lists every key.
+//! streaming work unchanged. `crate::ingest::normalize` lists how each Amplitude request key
+//! becomes an event key, and `docs/templates.md` lists every key.
+//!
+//! Times that the export format stores as strings (`event_time`, `server_received_time`,
+//! `server_upload_time`, `client_upload_time`) are UTC in the form `YYYY-MM-DD HH:MM:SS.ffffff`,
+//! which [`format_utc_micros`] writes.
 //!
 //! Events are stored in the outbox as MessagePack (rmp-serde) with a format version, and decoded
 //! again by dispatch for every destination that takes them.
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +20,10 @@ use crate::template::Value;
 
 /// The version written into every stored event; raised when the stored shape changes.
 pub const FORMAT_VERSION: u8 = 1;
+
+/// The latest instant [`format_utc_micros`] accepts: 9999-12-31 23:59:59.999999 UTC, in
+/// microseconds since the Unix epoch.
+pub const MAX_UTC_MICROS: i64 = 253_402_300_799_999_999;
 
 /// A normalized event.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +39,8 @@ pub struct Event {
 #[derive(Serialize, Deserialize)]
 struct Stored<'a> {
     version: u8,
-    source: std::borrow::Cow<'a, str>,
-    input: std::borrow::Cow<'a, Value>,
+    source: Cow<'a, str>,
+    input: Cow<'a, Value>,
 }
 
 /// An error decoding a stored event.
@@ -50,12 +61,7 @@ pub enum DecodeError {
 impl Event {
     /// Encodes the event for the outbox.
     pub fn encode(&self) -> Vec<u8> {
-        let stored = Stored {
-            version: FORMAT_VERSION,
-            source: std::borrow::Cow::Borrowed(&self.source),
-            input: std::borrow::Cow::Borrowed(&self.input),
-        };
-        rmp_serde::to_vec(&stored).expect("encoding a value to a Vec cannot fail")
+        encode_parts(&self.source, &self.input)
     }
 
     /// Decodes an event that [`Event::encode`] wrote.
@@ -69,5 +75,140 @@ impl Event {
             return Err(DecodeError::Shape);
         }
         Ok(Event { source: stored.source.into_owned(), input })
+    }
+}
+
+/// Encodes an event from its parts, exactly as [`Event::encode`] does, without building an
+/// [`Event`] first.
+pub fn encode_parts(source: &str, input: &Value) -> Vec<u8> {
+    let stored = Stored {
+        version: FORMAT_VERSION,
+        source: Cow::Borrowed(source),
+        input: Cow::Borrowed(input),
+    };
+    let mut out = Vec::with_capacity(256);
+    // rmp-serde fails only when the writer fails or a type has no MessagePack form. Writing to
+    // a Vec cannot fail, and every `Value` variant has a form.
+    rmp_serde::encode::write(&mut out, &stored).expect("encoding a value to a Vec cannot fail");
+    out
+}
+
+/// Formats microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC.
+///
+/// Returns `None` outside 1970-01-01 00:00:00 to [`MAX_UTC_MICROS`], the range the export
+/// format's four-digit years and the ingest APIs' epoch times can express.
+pub fn format_utc_micros(micros: i64) -> Option<String> {
+    if !(0..=MAX_UTC_MICROS).contains(&micros) {
+        return None;
+    }
+    let days = micros.div_euclid(86_400_000_000);
+    let micros_of_day = micros.rem_euclid(86_400_000_000);
+    let (year, month, day) = civil_from_days(days);
+    let seconds_of_day = micros_of_day / 1_000_000;
+    let fraction = micros_of_day % 1_000_000;
+    let (hour, minute, second) =
+        (seconds_of_day / 3600, seconds_of_day / 60 % 60, seconds_of_day % 60);
+    Some(format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{fraction:06}"))
+}
+
+/// Converts days since 1970-01-01 into a proleptic Gregorian (year, month, day).
+///
+/// Counts in 400-year eras of 146,097 days whose years start on March 1, so the leap day is the
+/// last day of its year and month lengths follow a linear formula.
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    // Shift the epoch from 1970-01-01 to 0000-03-01.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months counted from March: 0 is March, 11 is February.
+    let march_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * march_month + 2) / 5 + 1) as u32;
+    let month = if march_month < 10 { march_month + 3 } else { march_month - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Converts a proleptic Gregorian date into days since 1970-01-01; the inverse of
+/// [`civil_from_days`]. `month` is 1 to 12 and `day` 1 to 31.
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let march_month = i64::from((month + 9) % 12);
+    let day_of_year = (153 * march_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::Map;
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let input = Value::from_json_str(
+            r#"{"event_type":"Song Played","big":12345678901234567890,"n":-1e-06,"x":null}"#,
+        )
+        .unwrap();
+        let event = Event { source: "web".to_owned(), input };
+        let back = Event::decode(&event.encode()).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn decode_rejects_newer_version() {
+        let stored = Stored {
+            version: FORMAT_VERSION + 1,
+            source: Cow::Borrowed("web"),
+            input: Cow::Owned(Value::Hash(Map::new())),
+        };
+        let bytes = rmp_serde::to_vec(&stored).unwrap();
+        assert!(matches!(Event::decode(&bytes), Err(DecodeError::Version(v)) if v == 2));
+    }
+
+    #[test]
+    fn decode_rejects_non_hash_input() {
+        let stored =
+            Stored { version: 1, source: Cow::Borrowed("web"), input: Cow::Owned(Value::Null) };
+        let bytes = rmp_serde::to_vec(&stored).unwrap();
+        assert!(matches!(Event::decode(&bytes), Err(DecodeError::Shape)));
+    }
+
+    #[test]
+    fn decode_rejects_garbage() {
+        assert!(matches!(Event::decode(b"\xc1\xc1"), Err(DecodeError::Format(_))));
+    }
+
+    #[test]
+    fn format_utc_micros_examples() {
+        let cases = [
+            (0, "1970-01-01 00:00:00.000000"),
+            (1_796_396_693_812_000, "2026-12-04 15:04:53.812000"),
+            (951_782_400_000_001, "2000-02-29 00:00:00.000001"),
+            (MAX_UTC_MICROS, "9999-12-31 23:59:59.999999"),
+        ];
+        for (micros, text) in cases {
+            assert_eq!(format_utc_micros(micros).as_deref(), Some(text), "{micros}");
+        }
+    }
+
+    #[test]
+    fn format_utc_micros_rejects_out_of_range() {
+        assert_eq!(format_utc_micros(-1), None);
+        assert_eq!(format_utc_micros(MAX_UTC_MICROS + 1), None);
+    }
+
+    #[test]
+    fn civil_days_round_trip() {
+        for days in (-800_000..3_000_000).step_by(997) {
+            let (year, month, day) = civil_from_days(days);
+            assert_eq!(days_from_civil(year, month, day), days, "{year}-{month}-{day}");
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
     }
 }

@@ -3,6 +3,8 @@
 //! Logs go to standard error through `tracing`, as text that journald shows well or as JSON
 //! lines. Field names are the same in logs, admin output and metric labels.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// The field naming the destination.
@@ -29,6 +31,7 @@ pub fn init(format: LogFormat, default_level: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     // A second call (tests that run several commands in one process) keeps the first subscriber.
     let _ = match format {

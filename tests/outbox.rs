@@ -490,7 +490,7 @@ async fn counters_survive_reopen() {
 }
 
 #[tokio::test]
-async fn destination_ids_are_stable_and_removed_ones_keep_data() {
+async fn removed_destination_keeps_id_and_data() {
     let fixture = Fixture::new();
     let outbox = fixture.open(&["a", "b"]);
     let b = outbox.destination_id("b").unwrap();
@@ -634,4 +634,140 @@ async fn newer_schema_is_rejected() {
     }
     let error = Outbox::open(&fixture.path, &["a"], options()).unwrap_err();
     assert!(matches!(error, sluice::store::OpenError::NewerSchema { found: 99, .. }), "{error}");
+}
+
+#[tokio::test]
+async fn uncommitted_transaction_leaves_no_trace() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    outbox.append(vec![event("kept", &[a])]).await.unwrap();
+    outbox.close();
+    {
+        let db = redb::Database::create(&fixture.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut entries =
+                txn.open_table(TableDefinition::<EntryKey, &[u8]>::new("entries")).unwrap();
+            entries
+                .insert(EntryKey { destination: a, due_ms: 1, event_seq: 999 }, &[][..])
+                .unwrap();
+            let mut counters =
+                txn.open_table(TableDefinition::<u32, (u64, u64)>::new("counters")).unwrap();
+            counters.insert(a.0, (100, 100)).unwrap();
+        }
+        // Dropped without a commit, as when the process stops inside a transaction.
+        drop(txn);
+    }
+    let outbox = fixture.open(&["a"]);
+    let counts = outbox.counts();
+    assert_eq!((counts[0].pending, counts[0].dead), (1, 0));
+    assert_eq!(bodies_of(&outbox.lease(a, u64::MAX, 10).unwrap()), ["kept"]);
+}
+
+#[test]
+fn dropping_handles_mid_append_keeps_acknowledged_events() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    for task in 0..8 {
+        let outbox = outbox.clone();
+        let acknowledged = Arc::clone(&acknowledged);
+        runtime.spawn(async move {
+            for i in 0.. {
+                let body = format!("{task}-{i}");
+                outbox.append(vec![event(&body, &[a])]).await.unwrap();
+                acknowledged.lock().unwrap().push(body);
+            }
+        });
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Cancels every task inside its append, dropping the handles they hold.
+    drop(runtime);
+    drop(outbox);
+
+    let outbox = fixture.open(&["a"]);
+    let leases = outbox.lease(a, u64::MAX, usize::MAX).unwrap();
+    assert_eq!(outbox.pending(), leases.len() as u64);
+    let present: std::collections::HashSet<String> = bodies_of(&leases).into_iter().collect();
+    let acknowledged = acknowledged.lock().unwrap();
+    assert!(!acknowledged.is_empty());
+    for body in acknowledged.iter() {
+        assert!(present.contains(body), "acknowledged event {body} is lost");
+    }
+}
+
+#[tokio::test]
+async fn destinations_register_while_running() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let ids = outbox.register_destinations(&["b", "a", "c", "b"]).await.unwrap();
+    assert_eq!(ids[1], a);
+    assert_eq!(ids[0], ids[3]);
+    assert_ne!(ids[0], ids[2]);
+    assert_ne!(ids[0], a);
+    let b = outbox.destination_id("b").unwrap();
+    assert_eq!(b, ids[0]);
+
+    let notify = outbox.notifier(b);
+    outbox.append(vec![event("for-b", &[b])]).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), notify.notified())
+        .await
+        .expect("notified after append");
+    assert_eq!(bodies_of(&outbox.lease(b, u64::MAX, 10).unwrap()), ["for-b"]);
+    outbox.close();
+
+    let outbox = fixture.open(&["a"]);
+    assert_eq!(outbox.destination_id("b"), Some(b));
+    assert_eq!(outbox.destination_id("c"), Some(ids[2]));
+    assert_eq!(outbox.counts().len(), 3);
+    assert_eq!(outbox.counts()[1].pending, 1);
+}
+
+#[test]
+fn second_open_of_same_file_is_rejected() {
+    let fixture = Fixture::new();
+    let _outbox = fixture.open(&["a"]);
+    let error = Outbox::open(&fixture.path, &["a"], options()).unwrap_err();
+    assert!(matches!(error, sluice::store::OpenError::AlreadyOpen { .. }), "{error}");
+    assert!(error.to_string().contains("open in another process"), "{error}");
+}
+
+#[tokio::test]
+async fn unreadable_dead_letter_is_reported_and_passed() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let bodies: Vec<String> = (0..1203).map(|i| format!("d{i}")).collect();
+    let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let keys = make_dead_letters(&outbox, a, &bodies).await;
+    outbox.close();
+    {
+        let db = redb::Database::create(&fixture.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(TableDefinition::<DeadLetterKey, &[u8]>::new("dead"))
+            .unwrap()
+            .insert(keys[5], &b"\xc1 not a record"[..])
+            .unwrap();
+        txn.commit().unwrap();
+    }
+
+    let outbox = fixture.open(&["a"]);
+    let page = outbox.dead_letter_page(a, None, DeadLetterOrder::OldestFirst, 10).unwrap();
+    assert_eq!(page.letters.len(), 9);
+    assert_eq!(page.unreadable.len(), 1);
+    assert_eq!(page.unreadable[0].0, keys[5]);
+    let listed = outbox.dead_letters(a, None, DeadLetterOrder::OldestFirst, 10).unwrap();
+    assert_eq!(listed.len(), 9);
+    let unreadable = outbox.replay_dead_letter(keys[5]).await;
+    assert!(matches!(unreadable, Err(DeadLetterError::Storage(_))), "{unreadable:?}");
+    assert_eq!(outbox.replay_dead_letters(a).await.unwrap(), 1202);
+    let counts = outbox.counts();
+    assert_eq!((counts[0].pending, counts[0].dead), (1202, 1));
+    assert_eq!(outbox.purge_dead_letters(a).await.unwrap(), 1);
+    assert_eq!(outbox.counts()[0].dead, 0);
 }

@@ -1,9 +1,131 @@
 //! `sluice serve`: runs ingest and delivery until SIGTERM or Ctrl-C.
+//!
+//! Shutdown runs in three steps, so nothing acknowledged is lost and nothing in flight is cut
+//! off: ingest stops accepting and finishes the requests it has (each one is answered after
+//! its append commits); then delivery stops leasing and lets the requests in flight finish or
+//! return to the queue; last the outbox writes outstanding outcomes and closes.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
 
 use super::ServeArgs;
+use crate::config::{Config, DestinationKind};
+use crate::ingest::IngestState;
+use crate::store::{Outbox, OutboxOptions};
+use crate::{destinations, dispatch, ingest, telemetry};
+
+/// The file name of the outbox database inside the state directory.
+pub const OUTBOX_FILE: &str = "outbox.redb";
 
 /// Runs the server until a shutdown signal arrives.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("serve is not wired yet")
+    let mut config = Config::load(args.config.as_deref()).map_err(|error| {
+        anyhow::anyhow!("invalid configuration:\n{}", error.problems.join("\n"))
+    })?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(state_dir) = args.state_dir {
+        config.state_dir = state_dir;
+    }
+    telemetry::init(args.log.log_format, &args.log.log_level);
+    destinations::install_crypto_provider();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sluice")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.state_dir)
+        .with_context(|| format!("cannot create state directory {}", config.state_dir.display()))?;
+    let names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
+    let options = OutboxOptions {
+        cache_size_bytes: config.outbox.cache_size_bytes,
+        max_pending_entries: config.outbox.max_pending_entries,
+    };
+    let outbox_path = config.state_dir.join(OUTBOX_FILE);
+    let outbox = Outbox::open(&outbox_path, &names, options)?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let config_name =
+        config.path.as_ref().map_or_else(|| "embedded default".into(), |p| p.display().to_string());
+    info!(config = %config_name, version = env!("CARGO_PKG_VERSION"), "sluice starting");
+    for destination in &config.destinations {
+        let target = match &destination.kind {
+            DestinationKind::Stdout => "stdout".to_owned(),
+            DestinationKind::Http(http) => http.url.source().to_owned(),
+        };
+        info!(destination = %destination.name, target, "destination configured");
+    }
+    if config.sources.iter().any(|s| matches!(s.api_keys, crate::config::ApiKeys::Any)) {
+        warn!("a source accepts any API key; list the keys before exposing sluice to a network");
+    }
+
+    let ingest_shutdown = CancellationToken::new();
+    let dispatch_shutdown = CancellationToken::new();
+    let delivery =
+        dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())?;
+    let state = IngestState::from_config(&config, outbox.clone())?;
+    let signals = tokio::spawn(wait_for_signal(ingest_shutdown.clone()));
+    notify_systemd(sd_notify::NotifyState::Ready);
+
+    let served = ingest::serve(listener, state, ingest_shutdown.clone()).await;
+    ingest_shutdown.cancel();
+    signals.abort();
+    notify_systemd(sd_notify::NotifyState::Stopping);
+    info!("ingest stopped; finishing deliveries in flight");
+    dispatch_shutdown.cancel();
+    let delivered = delivery.wait().await;
+    let pending = outbox.pending();
+    outbox.close();
+    info!(pending, "sluice stopped");
+    served?;
+    delivered?;
+    Ok(())
+}
+
+/// Tells systemd about a state change when it started sluice with `Type=notify`; does
+/// nothing otherwise.
+fn notify_systemd(state: sd_notify::NotifyState<'_>) {
+    if let Err(error) = sd_notify::notify(&[state]) {
+        warn!(%error, "cannot notify systemd");
+    }
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C (SIGINT).
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = ctrl_c => info!(signal = "SIGINT", "shutting down"),
+                    _ = terminate.recv() => info!(signal = "SIGTERM", "shutting down"),
+                }
+            }
+            Err(error) => {
+                warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops sluice");
+                let _ = ctrl_c.await;
+                info!(signal = "SIGINT", "shutting down");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+        info!(signal = "Ctrl-C", "shutting down");
+    }
+    shutdown.cancel();
 }

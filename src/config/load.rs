@@ -215,6 +215,20 @@ impl<'a> Loader<'a> {
                 }
             }
         }
+        if let Some(value) = reader.get("retry_after") {
+            match self.duration(value, &reader.key("retry_after")) {
+                Some(d) if d >= Duration::from_secs(1) => limits.retry_after = d,
+                Some(_) => {
+                    self.problem(
+                        Some(value.span()),
+                        reader.key("retry_after"),
+                        "must be at least 1s, because Retry-After carries whole seconds".into(),
+                    );
+                    ok = false;
+                }
+                None => ok = false,
+            }
+        }
         reader.finish(self);
         ok.then_some(limits)
     }

@@ -63,6 +63,24 @@ pub struct IngestLimits {
     pub max_events_per_request: usize,
     /// Maximum events in one `POST /batch` request.
     pub max_events_per_batch_request: usize,
+    /// The `Retry-After` sent with a 503 when the outbox cannot take events (over its quota,
+    /// disk full); whole seconds are sent.
+    pub retry_after: Duration,
+}
+
+impl Default for IngestLimits {
+    /// Returns Amplitude's limits, 2,000 events per request on both endpoints and bodies of
+    /// 1 MiB for `/2/httpapi` and 20 MiB for `/batch` (Amplitude documents 1 MB and 20 MB, so
+    /// binary units accept every body it accepts), with a 30-second `Retry-After`.
+    fn default() -> IngestLimits {
+        IngestLimits {
+            max_body_bytes: 1 << 20,
+            max_batch_body_bytes: 20 << 20,
+            max_events_per_request: 2000,
+            max_events_per_batch_request: 2000,
+            retry_after: Duration::from_secs(30),
+        }
+    }
 }
 
 /// Outbox settings.
@@ -252,17 +270,6 @@ impl Config {
         path: Option<PathBuf>,
     ) -> Result<Config, ConfigError> {
         load::Loader::new(file.to_owned(), text, base_dir).load(path)
-    }
-}
-
-impl Default for IngestLimits {
-    fn default() -> IngestLimits {
-        IngestLimits {
-            max_body_bytes: 1 << 20,
-            max_batch_body_bytes: 20 << 20,
-            max_events_per_request: 2000,
-            max_events_per_batch_request: 100_000,
-        }
     }
 }
 

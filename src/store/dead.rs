@@ -8,11 +8,11 @@ use tokio::sync::oneshot;
 use super::error::DeadLetterError;
 use super::keys::DeadLetterKey;
 use super::records::{DEAD, DeadRecord};
-use super::writer::{Command, Selection};
+use super::writer::{Command, Replayed, Selection};
 use super::{DestinationId, EntryKey, Outbox};
 
-/// Dead letters moved or deleted per transaction by the whole-destination operations, so a
-/// large purge never holds the writer for long.
+/// Dead letters moved or deleted per transaction by the whole-destination operations, so that a
+/// large purge holds up appends for one bounded transaction at a time.
 const DEAD_LETTERS_PER_COMMIT: usize = 1000;
 
 /// The order of a dead-letter listing, by event sequence number.
@@ -29,7 +29,7 @@ pub enum DeadLetterOrder {
 pub struct DeadLetterSummary {
     /// The destination and event.
     pub key: DeadLetterKey,
-    /// Why the entry was given up.
+    /// The reason the entry was given up.
     pub reason: String,
     /// The last HTTP status, if a response arrived.
     pub status: Option<u16>,
@@ -45,6 +45,15 @@ pub struct DeadLetterSummary {
     pub last_error: Option<String>,
     /// The size of the stored event body in bytes.
     pub event_bytes: usize,
+}
+
+/// One page of a dead-letter listing.
+#[derive(Debug, Default)]
+pub struct DeadLetterPage {
+    /// The dead letters decoded, in the order asked for.
+    pub letters: Vec<DeadLetterSummary>,
+    /// The dead letters that cannot be decoded, with the reason; they count toward the limit.
+    pub unreadable: Vec<(DeadLetterKey, DeadLetterError)>,
 }
 
 /// A dead letter with its event body.
@@ -91,6 +100,8 @@ impl Outbox {
     /// sequence number `start_after` (exclusive) when given.
     ///
     /// To page through, pass the last key's `event_seq` of one page as `start_after` of the next.
+    /// A dead letter that cannot be decoded is logged and left out; [`Outbox::dead_letter_page`]
+    /// reports it instead.
     pub fn dead_letters(
         &self,
         destination: DestinationId,
@@ -98,13 +109,35 @@ impl Outbox {
         order: DeadLetterOrder,
         limit: usize,
     ) -> Result<Vec<DeadLetterSummary>, DeadLetterError> {
+        let page = self.dead_letter_page(destination, start_after, order, limit)?;
+        for (key, error) in &page.unreadable {
+            tracing::error!(
+                destination = self.inner.shared.destination_name(key.destination),
+                event_seq = key.event_seq,
+                %error,
+                "dead letter unreadable; left out of the listing"
+            );
+        }
+        Ok(page.letters)
+    }
+
+    /// Lists dead letters like [`Outbox::dead_letters`], and returns the ones that cannot be
+    /// decoded separately, so a listing can report them and go on.
+    pub fn dead_letter_page(
+        &self,
+        destination: DestinationId,
+        start_after: Option<u64>,
+        order: DeadLetterOrder,
+        limit: usize,
+    ) -> Result<DeadLetterPage, DeadLetterError> {
         let shared = &self.inner.shared;
-        if !shared.destinations.contains_key(&destination) {
+        if !shared.has_destination(destination) {
             return Err(DeadLetterError::UnknownDestination(destination.0));
         }
         let db = shared.database().ok_or(DeadLetterError::Closed)?;
         let txn = db.begin_read().map_err(redb::Error::from)?;
         let table = txn.open_table(DEAD).map_err(redb::Error::from)?;
+
         let first = DeadLetterKey { destination, event_seq: 0 };
         let last = DeadLetterKey { destination, event_seq: u64::MAX };
         let bounds = match (order, start_after) {
@@ -118,23 +151,27 @@ impl Outbox {
                 Bound::Excluded(DeadLetterKey { destination, event_seq: seq }),
             ),
         };
+
         let range = table.range(bounds).map_err(redb::Error::from)?;
         let items: Box<dyn Iterator<Item = _>> = match order {
             DeadLetterOrder::OldestFirst => Box::new(range),
             DeadLetterOrder::NewestFirst => Box::new(range.rev()),
         };
-        let mut out = Vec::new();
+        let mut page = DeadLetterPage::default();
         for item in items.take(limit) {
             let (key, value) = item.map_err(redb::Error::from)?;
-            out.push(summary(key.value(), value.value())?.0);
+            match summary(key.value(), value.value()) {
+                Ok((letter, _)) => page.letters.push(letter),
+                Err(error) => page.unreadable.push((key.value(), error)),
+            }
         }
-        Ok(out)
+        Ok(page)
     }
 
     /// Returns one dead letter with its event body.
     pub fn dead_letter(&self, key: DeadLetterKey) -> Result<DeadLetterDetail, DeadLetterError> {
         let shared = &self.inner.shared;
-        if !shared.destinations.contains_key(&key.destination) {
+        if !shared.has_destination(key.destination) {
             return Err(DeadLetterError::UnknownDestination(key.destination.0));
         }
         let db = shared.database().ok_or(DeadLetterError::Closed)?;
@@ -157,8 +194,8 @@ impl Outbox {
         &self,
         key: DeadLetterKey,
     ) -> Result<EntryKey, DeadLetterError> {
-        let keys = self.replay(Selection::One(key)).await?;
-        keys.into_iter().next().ok_or(DeadLetterError::NotFound {
+        let replayed = self.replay(Selection::One(key)).await?;
+        replayed.moved.into_iter().next().ok_or(DeadLetterError::NotFound {
             destination: key.destination,
             event_seq: key.event_seq,
         })
@@ -168,21 +205,21 @@ impl Outbox {
     /// how many moved.
     ///
     /// It commits every 1,000 dead letters, so an error part way leaves the earlier ones
-    /// replayed.
+    /// replayed. A dead letter that cannot be decoded is logged and left in place.
     pub async fn replay_dead_letters(
         &self,
         destination: DestinationId,
     ) -> Result<u64, DeadLetterError> {
         let mut total = 0;
+        let mut after = None;
         loop {
-            let moved = self
-                .replay(Selection::Oldest { destination, max: DEAD_LETTERS_PER_COMMIT })
-                .await?
-                .len();
-            total += moved as u64;
-            if moved < DEAD_LETTERS_PER_COMMIT {
+            let selection = Selection::Oldest { destination, after, max: DEAD_LETTERS_PER_COMMIT };
+            let replayed = self.replay(selection).await?;
+            total += replayed.moved.len() as u64;
+            if replayed.examined < DEAD_LETTERS_PER_COMMIT {
                 return Ok(total);
             }
+            after = replayed.last_examined;
         }
     }
 
@@ -201,8 +238,9 @@ impl Outbox {
     ) -> Result<u64, DeadLetterError> {
         let mut total = 0;
         loop {
-            let purged =
-                self.purge(Selection::Oldest { destination, max: DEAD_LETTERS_PER_COMMIT }).await?;
+            let purged = self
+                .purge(Selection::Oldest { destination, after: None, max: DEAD_LETTERS_PER_COMMIT })
+                .await?;
             total += purged;
             if purged < DEAD_LETTERS_PER_COMMIT as u64 {
                 return Ok(total);
@@ -210,7 +248,7 @@ impl Outbox {
         }
     }
 
-    async fn replay(&self, selection: Selection) -> Result<Vec<EntryKey>, DeadLetterError> {
+    async fn replay(&self, selection: Selection) -> Result<Replayed, DeadLetterError> {
         let (reply, receiver) = oneshot::channel();
         self.send(Command::Replay { selection, reply }).map_err(|_| DeadLetterError::Closed)?;
         receiver.await.map_err(|_| DeadLetterError::Closed)?

@@ -17,6 +17,15 @@ pub enum OpenError {
         #[source]
         source: redb::DatabaseError,
     },
+    /// Another process has the file open; redb allows one writer process per file.
+    #[error(
+        "outbox {path} is open in another process. Stop that process or use another state \
+         directory"
+    )]
+    AlreadyOpen {
+        /// The database file.
+        path: PathBuf,
+    },
     /// Reading or initialising the tables failed.
     #[error("cannot read outbox {path}: {message}")]
     Storage {
@@ -61,7 +70,7 @@ pub enum AppendError {
     /// An event names a destination the outbox does not know.
     #[error("unknown destination id {0}; register it when opening the outbox")]
     UnknownDestination(u32),
-    /// The append holds more events than one stored body can index.
+    /// The append contains more events than one stored body can index.
     #[error("append holds {events} events, over the maximum of {max} per append")]
     TooManyEvents {
         /// Events in the append.
@@ -69,11 +78,13 @@ pub enum AppendError {
         /// The maximum.
         max: usize,
     },
-    /// The append's events are larger than one stored value can be.
-    #[error("append holds {bytes} bytes of events, over the maximum of 4 GiB per append")]
+    /// The append's events are larger than one stored body may be.
+    #[error("append holds {bytes} bytes of events, over the maximum of {max} per append")]
     TooLarge {
-        /// The size of the stored body.
+        /// The bytes of event data in the append.
         bytes: usize,
+        /// The maximum.
+        max: usize,
     },
     /// The writer stopped (shutdown or a failed commit).
     #[error("outbox writer has stopped")]
@@ -150,7 +161,7 @@ pub enum RecordError {
         /// The cause.
         error: rmp_serde::decode::Error,
     },
-    /// The body holds fewer events than the sequence number implies.
+    /// The body contains fewer events than the sequence number implies.
     #[error("stored body has {count} events, no event at index {index}")]
     MissingEvent {
         /// The index asked for.

@@ -16,14 +16,17 @@ pub(crate) const INDEX_BITS: u32 = 20;
 /// The maximum number of events that one append stores.
 pub const MAX_EVENTS_PER_APPEND: usize = 1 << INDEX_BITS;
 
+/// The maximum bytes of event data that one append stores, below redb's 3 GiB value limit.
+pub const MAX_APPEND_BYTES: usize = 1 << 30;
+
 /// The largest append number that still fits an event sequence number.
 pub(crate) const MAX_APPEND_NUMBER: u64 = u64::MAX >> INDEX_BITS;
 
 /// Returns the sequence number of the event at `index` of append `append_number`.
 ///
 /// An event sequence number is the append number in the high 44 bits and the event's index
-/// within that append in the low 20 bits, so the stored body of any event is found by a shift
-/// rather than a search.
+/// within that append in the low 20 bits. The stored body of any event is therefore found by a
+/// shift rather than a search.
 pub(crate) fn event_seq(append_number: u64, index: usize) -> u64 {
     debug_assert!(append_number <= MAX_APPEND_NUMBER);
     debug_assert!(index < MAX_EVENTS_PER_APPEND);

@@ -26,20 +26,22 @@
 //! | --- | --- | --- |
 //! | `bodies` | append number (u64) | the events of one append, with an index and a refcount |
 //! | `body_refs` | append number (u64) | refcount of a body too large to rewrite (u32) |
-//! | `entries` | destination (u32), due ms (u64), event seq (u64), big-endian | attempts, first failure, last error; empty when never attempted |
-//! | `dead` | destination (u32), event seq (u64), big-endian | reason, status, snippet, attempts, times, then the event body |
+//! | `entries` | destination, due ms, event seq | attempts, first failure, last error, or empty |
+//! | `dead` | destination, event seq | reason, status, snippet, attempts, times, then the event |
 //! | `counters` | destination (u32) | pending entries and dead letters (u64, u64) |
 //! | `meta` | name | schema version, next append number, due-time floor, destination ids |
 //!
-//! An event sequence number is its append number shifted left by 20 bits plus its index in the
-//! append, so an entry finds its body without a search.
+//! Keys of `entries` and `dead` are big-endian u32 and u64 fields compared bytewise, so redb's
+//! order is the due order. An event sequence number is its append number shifted left by 20 bits
+//! plus its index in the append, so an entry finds its body without a search.
 //!
 //! # Lifecycle
 //!
 //! An entry is queued by `append`, leased in memory by `lease`, and then delivered (deleted),
 //! rescheduled (moved to a later due time with its attempt count), or given up (moved to the
 //! dead letters with the event body). A dead letter can be replayed (queued again, due now,
-//! attempts reset) or purged. Leases are never stored: after a crash every entry is due again.
+//! attempts reset) or purged. Leases are never stored, so after a crash every entry that was
+//! leased can be leased again.
 
 mod dead;
 mod error;
@@ -54,9 +56,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterSummary};
+pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterPage, DeadLetterSummary};
 pub use error::{AppendError, DeadLetterError, LeaseError, OpenError, RecordError};
-pub use keys::{DeadLetterKey, MAX_EVENTS_PER_APPEND};
+pub use keys::{DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND};
 
 use state::Shared;
 use writer::Command;
@@ -131,7 +133,7 @@ pub struct Lease {
     pub first_failure_ms: Option<u64>,
 }
 
-/// What happened to a leased entry.
+/// The result of an attempt to deliver a leased entry.
 #[derive(Debug, Clone)]
 pub enum Outcome {
     /// Delivered: the entry is removed.
@@ -147,10 +149,10 @@ pub enum Outcome {
     Dead(DeadLetter),
 }
 
-/// Why an entry was given up, as stored in the dead-letter table.
+/// The reason an entry was given up, as stored in the dead-letter table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
-    /// Why the entry was given up.
+    /// The reason the entry was given up.
     pub reason: String,
     /// The last HTTP status, if a response arrived.
     pub status: Option<u16>,
@@ -236,7 +238,7 @@ impl Outbox {
         tracing::info!(
             path = %path.display(),
             outbox_pending = shared.pending_total(),
-            destinations = shared.destinations.len(),
+            destinations = shared.destinations().len(),
             "outbox opened"
         );
         Ok(Outbox {
@@ -246,7 +248,7 @@ impl Outbox {
 
     /// Returns the id of a registered destination.
     pub fn destination_id(&self, name: &str) -> Option<DestinationId> {
-        self.inner.shared.by_name.get(name).copied()
+        self.inner.shared.destination_id(name)
     }
 
     /// Appends events and resolves once they are committed and fsynced.
@@ -296,7 +298,11 @@ impl Outbox {
         match read::next_due_ms(&self.inner.shared, destination) {
             Ok(due) => due,
             Err(error) => {
-                tracing::error!(destination = destination.0, %error, "reading next due time failed");
+                tracing::error!(
+                    destination = self.inner.shared.destination_name(destination),
+                    %error,
+                    "reading next due time failed"
+                );
                 None
             }
         }
@@ -308,7 +314,7 @@ impl Outbox {
     /// It holds a permit when signalled with no task waiting, so a signal between a dispatcher's
     /// lease and its wait is not lost. An unknown destination gets a notifier never signalled.
     pub fn notifier(&self, destination: DestinationId) -> Arc<tokio::sync::Notify> {
-        match self.inner.shared.destinations.get(&destination) {
+        match self.inner.shared.destination(destination) {
             Some(state) => Arc::clone(&state.notify),
             None => Arc::new(tokio::sync::Notify::new()),
         }
@@ -327,13 +333,28 @@ impl Outbox {
         }
     }
 
+    /// Registers destination names while the outbox runs, for a reloaded configuration, and
+    /// resolves after the durable commit with the id of each name, in order.
+    ///
+    /// A name registered before keeps its id. It fails like an append, with `DiskFull`,
+    /// `Storage` or `Closed`.
+    pub async fn register_destinations(
+        &self,
+        names: &[&str],
+    ) -> Result<Vec<DestinationId>, AppendError> {
+        let names = names.iter().map(|name| (*name).to_owned()).collect();
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        self.send(Command::Register { names, reply }).map_err(|_| AppendError::Closed)?;
+        receiver.await.map_err(|_| AppendError::Closed)?
+    }
+
     /// Returns the number of pending entries over all destinations.
     pub fn pending(&self) -> u64 {
         self.inner.shared.pending_total()
     }
 
-    /// Returns the counters of every destination the outbox knows, by id, including those
-    /// no longer configured.
+    /// Returns the counters of every destination registered in the file, by id, including
+    /// those no longer configured.
     pub fn counts(&self) -> Vec<DestinationCounts> {
         self.inner.shared.counts()
     }
@@ -351,7 +372,7 @@ impl Outbox {
     pub fn close(self) {
         let (reply, receiver) = crossbeam_channel::bounded(1);
         if self.send(Command::Close { reply }).is_ok() {
-            // The writer answers after its last commit; an error means it has already stopped.
+            // The writer replies after its last commit; an error means it has already stopped.
             let _ = receiver.recv();
         }
         self.inner.shared.close_database();

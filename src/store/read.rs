@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use redb::{AccessGuard, ReadableDatabase, ReadableTable};
+use redb::{AccessGuard, ReadOnlyTable, ReadableDatabase, ReadableTable};
 
 use super::error::LeaseError;
 use super::keys::{append_number, event_index};
@@ -16,8 +16,8 @@ impl From<redb::Error> for LeaseError {
     }
 }
 
-fn destination(shared: &Shared, id: DestinationId) -> Result<&Arc<DestinationState>, LeaseError> {
-    shared.destinations.get(&id).ok_or(LeaseError::UnknownDestination(id.0))
+fn destination(shared: &Shared, id: DestinationId) -> Result<Arc<DestinationState>, LeaseError> {
+    shared.destination(id).ok_or(LeaseError::UnknownDestination(id.0))
 }
 
 /// Leases up to `max` due entries of a destination that are not leased yet, oldest due first.
@@ -32,16 +32,18 @@ pub(crate) fn lease(
         return Ok(Vec::new());
     }
     let db = shared.database().ok_or(LeaseError::Closed)?;
-    // Hold the lock from before the snapshot to the end: the writer releases a lease only after
-    // the commit that removed or moved its entry, so an entry this snapshot still shows is
-    // either still in the set or already gone from the snapshot (keeps invariant 5).
+
+    // Hold the lock from before the snapshot to the end. The writer releases a lease only after
+    // the commit that removed or moved its entry, so an entry this snapshot still contains is
+    // still in the set (keeps invariant 5).
     let mut leased = state.leased();
     let txn = db.begin_read().map_err(redb::Error::from)?;
     let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
     let bodies = txn.open_table(BODIES).map_err(redb::Error::from)?;
-    let mut body: Option<(u64, AccessGuard<'_, &'static [u8]>)> = None;
+
+    let mut cached_body = None;
     let mut out = Vec::new();
-    // A key range of one destination up to now: never a scan of the whole table (keeps
+    // A key range of one destination up to now, never a scan of the whole table (keeps
     // invariant 6). It passes over at most the entries already leased.
     let range = EntryKey::first_of(id)..=EntryKey::last_due_at(id, now_ms);
     for item in entries.range(range).map_err(redb::Error::from)? {
@@ -50,31 +52,19 @@ pub(crate) fn lease(
         if leased.contains(&key) {
             continue;
         }
+
+        // NOTE: an unreadable entry or body fails every lease of the destination until an
+        // operator removes it. Only a damaged file or records of a newer build cause one.
         let record = EntryRecord::decode(value.value()).map_err(|error| {
             LeaseError::Storage(format!(
                 "entry of destination id {} for event {}: {error}",
                 id.0, key.event_seq
             ))
         })?;
-        let number = append_number(key.event_seq);
-        if body.as_ref().is_none_or(|(cached, _)| *cached != number) {
-            let guard = bodies.get(number).map_err(redb::Error::from)?.ok_or_else(|| {
-                LeaseError::Storage(format!(
-                    "no stored body for event {} of destination id {}",
-                    key.event_seq, id.0
-                ))
-            })?;
-            body = Some((number, guard));
-        }
-        let (_, guard) = body.as_ref().expect("set above");
-        let event = BodyView::parse(guard.value())
-            .and_then(|view| view.event(event_index(key.event_seq)))
-            .map_err(|error| {
-                LeaseError::Storage(format!("body of event {}: {error}", key.event_seq))
-            })?;
+        let event = read_event(&bodies, &mut cached_body, key)?;
         out.push(Lease {
             key,
-            event: bytes::Bytes::copy_from_slice(event),
+            event,
             attempts: record.attempts,
             first_failure_ms: record.first_failure_ms,
         });
@@ -82,10 +72,39 @@ pub(crate) fn lease(
             break;
         }
     }
+
     for lease in &out {
         leased.insert(lease.key);
     }
     Ok(out)
+}
+
+/// Copies the event of an entry out of its body, reusing the body read for the previous entry
+/// when both belong to the same append.
+fn read_event<'t>(
+    bodies: &'t ReadOnlyTable<u64, &'static [u8]>,
+    cached_body: &mut Option<(u64, AccessGuard<'t, &'static [u8]>)>,
+    key: EntryKey,
+) -> Result<bytes::Bytes, LeaseError> {
+    let number = append_number(key.event_seq);
+    let guard = match cached_body {
+        Some((cached, guard)) if *cached == number => guard,
+        _ => {
+            let guard = bodies.get(number).map_err(redb::Error::from)?.ok_or_else(|| {
+                LeaseError::Storage(format!(
+                    "no stored body for event {} of destination id {}",
+                    key.event_seq, key.destination.0
+                ))
+            })?;
+            &cached_body.insert((number, guard)).1
+        }
+    };
+    let event = BodyView::parse(guard.value())
+        .and_then(|view| view.event(event_index(key.event_seq)))
+        .map_err(|error| {
+            LeaseError::Storage(format!("body of event {}: {error}", key.event_seq))
+        })?;
+    Ok(bytes::Bytes::copy_from_slice(event))
 }
 
 /// Returns the earliest due time of the destination's entries that are not leased.

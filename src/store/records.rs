@@ -48,8 +48,8 @@ pub(crate) const META_NEXT_DESTINATION: &str = "next_destination_id";
 /// Prefix of the meta keys mapping a destination name to its id.
 pub(crate) const META_DESTINATION_PREFIX: &str = "destination:";
 
-/// Bodies up to this size keep their reference count inline and are rewritten when it changes;
-/// larger ones keep it in [`BODY_REFS`], so a change costs a small write instead of a copy.
+/// Bodies up to this size keep their reference count inline and are rewritten when it changes.
+/// Larger ones keep it in [`BODY_REFS`], so that a change costs a small write instead of a copy.
 pub(crate) const INLINE_REFCOUNT_MAX_BYTES: usize = 16 * 1024;
 
 const BODY_HEADER_BYTES: usize = 10;
@@ -58,11 +58,11 @@ const REFCOUNT_IN_TABLE: u8 = 1;
 
 /// Encodes the stored body of one append.
 ///
-/// Layout: format version (1 byte), where the reference count lives (1 byte: 0 inline, 1 in
-/// [`BODY_REFS`]), the inline reference count (u32), the event count n (u32), n end offsets
-/// (u32 each, relative to the start of the data), then the events back to back. Integers are
-/// big-endian. An event with no destination occupies an empty slot, so an event's index in the
-/// append is its index in the body.
+/// Layout: the format version (1 byte), the location of the reference count (1 byte: 0 inline,
+/// 1 in [`BODY_REFS`]), the inline reference count (u32) and the event count n (u32). Then come
+/// n end offsets (u32 each, relative to the start of the data) and the events back to back.
+/// Integers are big-endian. An event with no destination occupies an empty slot, so an event's
+/// index in the append is its index in the body.
 pub(crate) fn encode_body(events: &[&[u8]], refcount: u32) -> Result<(Vec<u8>, bool), RecordError> {
     if events.len() > MAX_EVENTS_PER_APPEND {
         return Err(RecordError::TooManyEvents { events: events.len() });

@@ -15,16 +15,15 @@ use super::records::{
 use super::writer::WriterState;
 use super::{Clock, DestinationCounts, DestinationId, EntryKey, OutboxOptions};
 
-/// What the handles and the writer thread share.
+/// State shared by the handles and the writer thread.
 pub(crate) struct Shared {
     /// The database file.
     pub(crate) path: PathBuf,
     /// The open database; `None` once closed, or while the writer reopens it after an I/O error.
     pub(crate) db: RwLock<Option<Arc<Database>>>,
-    /// Every destination the file knows, configured or not; fixed once opened.
-    pub(crate) destinations: HashMap<DestinationId, Arc<DestinationState>>,
-    /// Destination ids by name.
-    pub(crate) by_name: HashMap<String, DestinationId>,
+    /// Every destination registered in the file, configured or not. The writer adds to it after
+    /// the commit that registers a new name; nothing removes from it.
+    registry: RwLock<Registry>,
     /// Pending entries over all destinations, as of the last commit.
     pub(crate) pending_total: AtomicU64,
     /// The quota of pending entries.
@@ -33,6 +32,13 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     /// redb's cache size, kept to reopen the database after an I/O error.
     pub(crate) cache_size_bytes: usize,
+}
+
+/// The destinations by id and by name.
+#[derive(Default)]
+struct Registry {
+    by_id: HashMap<DestinationId, Arc<DestinationState>>,
+    by_name: HashMap<String, DestinationId>,
 }
 
 /// The in-memory state of one destination.
@@ -50,6 +56,16 @@ pub(crate) struct DestinationState {
 }
 
 impl DestinationState {
+    fn new(name: String, (pending, dead): (u64, u64)) -> DestinationState {
+        DestinationState {
+            name,
+            notify: Arc::new(tokio::sync::Notify::new()),
+            leased: Mutex::new(HashSet::new()),
+            pending: AtomicU64::new(pending),
+            dead: AtomicU64::new(dead),
+        }
+    }
+
     /// Locks the set of leased keys; a panic elsewhere never leaves it inconsistent, because
     /// every change is a single insert or remove.
     pub(crate) fn leased(&self) -> MutexGuard<'_, HashSet<EntryKey>> {
@@ -68,16 +84,52 @@ impl Shared {
         *self.db.write().unwrap_or_else(PoisonError::into_inner) = db;
     }
 
+    fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Returns the state of a registered destination.
+    pub(crate) fn destination(&self, id: DestinationId) -> Option<Arc<DestinationState>> {
+        self.registry().by_id.get(&id).cloned()
+    }
+
+    /// Returns whether `id` is registered.
+    pub(crate) fn has_destination(&self, id: DestinationId) -> bool {
+        self.registry().by_id.contains_key(&id)
+    }
+
+    /// Returns the id registered for `name`.
+    pub(crate) fn destination_id(&self, name: &str) -> Option<DestinationId> {
+        self.registry().by_name.get(name).copied()
+    }
+
+    /// Returns a destination's name for logs, or `?` for an id the file does not contain.
+    pub(crate) fn destination_name(&self, id: DestinationId) -> String {
+        self.registry().by_id.get(&id).map_or_else(|| "?".to_owned(), |state| state.name.clone())
+    }
+
+    /// Returns every registered destination.
+    pub(crate) fn destinations(&self) -> Vec<(DestinationId, Arc<DestinationState>)> {
+        self.registry().by_id.iter().map(|(id, state)| (*id, Arc::clone(state))).collect()
+    }
+
+    /// Adds a destination whose registration has been committed.
+    pub(crate) fn add_destination(&self, name: String, id: DestinationId, counts: (u64, u64)) {
+        let mut registry = self.registry.write().unwrap_or_else(PoisonError::into_inner);
+        registry.by_id.insert(id, Arc::new(DestinationState::new(name.clone(), counts)));
+        registry.by_name.insert(name, id);
+    }
+
     pub(crate) fn pending_total(&self) -> u64 {
         self.pending_total.load(Ordering::Acquire)
     }
 
     pub(crate) fn counts(&self) -> Vec<DestinationCounts> {
         let mut counts: Vec<DestinationCounts> = self
-            .destinations
-            .iter()
+            .destinations()
+            .into_iter()
             .map(|(id, state)| DestinationCounts {
-                id: *id,
+                id,
                 name: state.name.clone(),
                 pending: state.pending.load(Ordering::Acquire),
                 leased: state.leased().len() as u64,
@@ -104,10 +156,13 @@ impl Shared {
 
 /// Opens the database with an explicit cache size.
 pub(crate) fn open_database(path: &Path, cache_size_bytes: usize) -> Result<Database, OpenError> {
-    Database::builder()
-        .set_cache_size(cache_size_bytes)
-        .create(path)
-        .map_err(|source| OpenError::Database { path: path.to_owned(), source })
+    Database::builder().set_cache_size(cache_size_bytes).create(path).map_err(|source| match source
+    {
+        redb::DatabaseError::DatabaseAlreadyOpen => {
+            OpenError::AlreadyOpen { path: path.to_owned() }
+        }
+        source => OpenError::Database { path: path.to_owned(), source },
+    })
 }
 
 /// Opens the database, creates the tables on first use, registers the destinations and loads
@@ -129,28 +184,17 @@ pub(crate) fn open(
     })?;
     let loaded = load(&db).map_err(storage)?;
 
-    let mut destinations = HashMap::new();
-    let mut by_name = HashMap::new();
+    let mut registry = Registry::default();
     for (name, id) in ids {
-        let (pending, dead) = loaded.counters.get(&id).copied().unwrap_or((0, 0));
-        destinations.insert(
-            id,
-            Arc::new(DestinationState {
-                name: name.clone(),
-                notify: Arc::new(tokio::sync::Notify::new()),
-                leased: Mutex::new(HashSet::new()),
-                pending: AtomicU64::new(pending),
-                dead: AtomicU64::new(dead),
-            }),
-        );
-        by_name.insert(name, id);
+        let counts = loaded.counters.get(&id).copied().unwrap_or((0, 0));
+        registry.by_id.insert(id, Arc::new(DestinationState::new(name.clone(), counts)));
+        registry.by_name.insert(name, id);
     }
     let pending_total = loaded.counters.values().map(|(pending, _)| pending).sum();
     let shared = Shared {
         path: path.to_owned(),
         db: RwLock::new(Some(Arc::new(db))),
-        destinations,
-        by_name,
+        registry: RwLock::new(registry),
         pending_total: AtomicU64::new(pending_total),
         quota: options.max_pending_entries,
         clock,
@@ -195,7 +239,7 @@ fn initialise(
             }
             Some(_) => {}
         }
-        // The meta table holds a handful of keys per destination, so reading the prefix is
+        // The meta table contains one key per destination, so reading the prefix is
         // bounded by the number of destinations ever configured, not by the queue.
         let mut next_id = meta.get(META_NEXT_DESTINATION)?.map(|guard| guard.value()).unwrap_or(1);
         for item in meta.range(META_DESTINATION_PREFIX..)? {
@@ -231,6 +275,7 @@ pub(crate) struct Loaded {
     pub(crate) counters: HashMap<DestinationId, (u64, u64)>,
     pub(crate) next_append: u64,
     pub(crate) due_floor_ms: u64,
+    pub(crate) next_destination_id: u64,
 }
 
 impl Loaded {
@@ -245,6 +290,8 @@ pub(crate) fn load(db: &Database) -> Result<Loaded, redb::Error> {
     let meta = txn.open_table(META)?;
     let next_append = meta.get(META_NEXT_APPEND)?.map(|guard| guard.value()).unwrap_or(1);
     let due_floor_ms = meta.get(META_DUE_FLOOR_MS)?.map(|guard| guard.value()).unwrap_or(0);
+    let next_destination_id =
+        meta.get(META_NEXT_DESTINATION)?.map(|guard| guard.value()).unwrap_or(1);
     let table = txn.open_table(COUNTERS)?;
     let mut counters = HashMap::new();
     // One row per destination ever configured.
@@ -252,5 +299,5 @@ pub(crate) fn load(db: &Database) -> Result<Loaded, redb::Error> {
         let (key, value) = item?;
         counters.insert(DestinationId(key.value()), value.value());
     }
-    Ok(Loaded { counters, next_append, due_floor_ms })
+    Ok(Loaded { counters, next_append, due_floor_ms, next_destination_id })
 }

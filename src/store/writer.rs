@@ -1,11 +1,12 @@
 //! The writer thread: the only place that opens write transactions.
 //!
-//! It waits for a command, drains whatever else is queued (up to [`MAX_VALUES_PER_COMMIT`]),
-//! applies all of it in one transaction, commits once, and only then publishes counters,
-//! releases leases, signals dispatchers and answers the callers (keeps invariant 1 and 2).
+//! It waits for a command, drains whatever else is queued (up to [`MAX_VALUES_PER_COMMIT`]) and
+//! applies all of it in one transaction, committed once. Only after the commit does it publish
+//! counters, release leases, signal dispatchers and reply to the callers (keeps invariants 1
+//! and 2).
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Range;
+use std::ops::{Bound, Range};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -15,17 +16,19 @@ use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
 use tokio::sync::oneshot;
 
 use super::error::{AppendError, DeadLetterError, RecordError};
-use super::keys::{DeadLetterKey, MAX_EVENTS_PER_APPEND, append_number, event_index, event_seq};
+use super::keys::{
+    DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND, append_number, event_index, event_seq,
+};
 use super::records::{
     BODIES, BODY_REFS, BodyView, COUNTERS, DEAD, DeadRecord, ENTRIES, EntryRecord, META,
-    META_DUE_FLOOR_MS, META_NEXT_APPEND, RECORD_VERSION, encode_body, truncate_utf8,
-    with_inline_refcount,
+    META_DESTINATION_PREFIX, META_DUE_FLOOR_MS, META_NEXT_APPEND, META_NEXT_DESTINATION,
+    RECORD_VERSION, encode_body, truncate_utf8, with_inline_refcount,
 };
 use super::state::{Loaded, Shared, load, open_database};
 use super::{DestinationId, EntryKey, MAX_ERROR_BYTES, MAX_SNIPPET_BYTES, NewEvent, Outcome};
 
-/// The most values one transaction writes before the writer commits and answers; bounds the
-/// latency a large backlog adds to the requests at its front.
+/// The maximum number of values one transaction writes before the writer commits and replies.
+/// It bounds the latency that a large backlog adds to the requests at its front.
 const MAX_VALUES_PER_COMMIT: usize = 20_000;
 
 /// How long outcomes may stay in non-durable commits before a durable commit follows.
@@ -36,27 +39,29 @@ const REOPEN_WAIT: Duration = Duration::from_secs(5);
 
 /// A request to the writer thread.
 pub(crate) enum Command {
-    /// Store events; answered after the durable commit.
+    /// Store events; the reply follows the durable commit.
     Append { events: Vec<NewEvent>, reply: oneshot::Sender<Result<Range<u64>, AppendError>> },
-    /// Record outcomes of leased entries; never answered.
+    /// Record outcomes of leased entries; there is no reply.
     Complete(Vec<(EntryKey, Outcome)>),
-    /// Move dead letters back to the outbox; answered with the new entry keys.
-    Replay { selection: Selection, reply: oneshot::Sender<Result<Vec<EntryKey>, DeadLetterError>> },
-    /// Delete dead letters; answered with the number deleted.
+    /// Move dead letters back to the outbox; the reply carries the new entry keys.
+    Replay { selection: Selection, reply: oneshot::Sender<Result<Replayed, DeadLetterError>> },
+    /// Delete dead letters; the reply carries the number deleted.
     Purge { selection: Selection, reply: oneshot::Sender<Result<u64, DeadLetterError>> },
-    /// Commit durably; answered after the commit.
+    /// Register destination names; the reply carries their ids after the durable commit.
+    Register { names: Vec<String>, reply: oneshot::Sender<Result<Vec<DestinationId>, AppendError>> },
+    /// Commit durably; the reply follows the commit.
     Flush { reply: oneshot::Sender<Result<(), AppendError>> },
     /// Commit durably, release the database and stop.
     Close { reply: crossbeam_channel::Sender<()> },
 }
 
-/// Which dead letters a replay or purge takes.
+/// The dead letters that a replay or purge takes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Selection {
     /// Exactly this one.
     One(DeadLetterKey),
-    /// Up to `max` of the destination's, oldest first.
-    Oldest { destination: DestinationId, max: usize },
+    /// Up to `max` of the destination's, oldest first, after the event sequence `after`.
+    Oldest { destination: DestinationId, after: Option<u64>, max: usize },
 }
 
 impl Command {
@@ -73,7 +78,7 @@ impl Command {
         }
     }
 
-    /// Returns whether the command needs a durable commit before its answer.
+    /// Returns whether the command needs a durable commit before its reply.
     fn needs_durable_commit(&self) -> bool {
         !matches!(self, Command::Complete(_))
     }
@@ -84,6 +89,7 @@ pub(crate) struct WriterState {
     counters: HashMap<DestinationId, (u64, u64)>,
     next_append: u64,
     due_floor_ms: u64,
+    next_destination_id: u64,
     /// When the oldest commit not yet followed by a durable one was made.
     nondurable_since: Option<Instant>,
 }
@@ -94,6 +100,7 @@ impl WriterState {
             counters: loaded.counters,
             next_append: loaded.next_append,
             due_floor_ms: loaded.due_floor_ms,
+            next_destination_id: loaded.next_destination_id,
             nondurable_since: None,
         }
     }
@@ -152,7 +159,7 @@ fn run(shared: &Shared, mut state: WriterState, commands: &Receiver<Command>) {
     close_database(shared, &mut db);
 }
 
-/// Commits one batch of commands and answers them, reopening the database after an I/O error.
+/// Commits one batch of commands and replies to them, reopening the database after an I/O error.
 fn process(
     shared: &Shared,
     state: &mut WriterState,
@@ -179,9 +186,11 @@ fn process(
     });
     match result {
         Ok(()) => {
+            // keeps invariant 1: every reply follows a durable commit (outcomes get no reply).
+            debug_assert!(durable || answers.is_empty());
             publish(shared, state, scratch, durable);
             if closing {
-                // Release the file before answering, so the caller of close() finds it closed.
+                // Release the file before replying, so the caller of close() finds it closed.
                 close_database(shared, db);
             }
             for answer in answers {
@@ -237,7 +246,11 @@ fn reopen(shared: &Shared, state: &mut WriterState) -> Option<Arc<Database>> {
                         return Some(db);
                     }
                     Err(error) => {
-                        tracing::error!(path = %shared.path.display(), %error, "reloading outbox state failed");
+                        tracing::error!(
+                            path = %shared.path.display(),
+                            %error,
+                            "reloading outbox state failed"
+                        );
                         return None;
                     }
                 }
@@ -255,7 +268,7 @@ fn reopen(shared: &Shared, state: &mut WriterState) -> Option<Arc<Database>> {
     }
 }
 
-/// Why a batch failed, as told to each caller.
+/// The cause of a failed batch, as reported to each caller.
 enum Failure {
     DiskFull,
     Storage(String),
@@ -303,7 +316,7 @@ fn is_disk_full(error: &std::io::Error) -> bool {
     )
 }
 
-/// Answers every command of a batch that was not applied with `failure`.
+/// Replies with `failure` to every command of a batch that was not applied.
 fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
     for command in batch {
         match command {
@@ -320,6 +333,9 @@ fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
             Command::Purge { reply, .. } => {
                 let _ = reply.send(Err(failure.dead_letter_error()));
             }
+            Command::Register { reply, .. } => {
+                let _ = reply.send(Err(failure.append_error()));
+            }
             Command::Flush { reply } => {
                 let _ = reply.send(Err(failure.append_error()));
             }
@@ -330,22 +346,24 @@ fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
     }
 }
 
-/// An answer to send once the commit has succeeded.
+/// A reply to send once the commit has succeeded.
 enum Answer {
     Append(oneshot::Sender<Result<Range<u64>, AppendError>>, Range<u64>),
-    Replay(oneshot::Sender<Result<Vec<EntryKey>, DeadLetterError>>, Vec<EntryKey>),
+    Replay(oneshot::Sender<Result<Replayed, DeadLetterError>>, Replayed),
     Purge(oneshot::Sender<Result<u64, DeadLetterError>>, u64),
+    Register(oneshot::Sender<Result<Vec<DestinationId>, AppendError>>, Vec<DestinationId>),
     Flush(oneshot::Sender<Result<(), AppendError>>),
     Close(crossbeam_channel::Sender<()>),
 }
 
 impl Answer {
     fn send(self) {
-        // A caller that stopped waiting has nothing to be told.
+        // A caller that stopped waiting needs no reply.
         match self {
             Answer::Append(reply, range) => drop(reply.send(Ok(range))),
-            Answer::Replay(reply, keys) => drop(reply.send(Ok(keys))),
+            Answer::Replay(reply, replayed) => drop(reply.send(Ok(replayed))),
             Answer::Purge(reply, count) => drop(reply.send(Ok(count))),
+            Answer::Register(reply, ids) => drop(reply.send(Ok(ids))),
             Answer::Flush(reply) => drop(reply.send(Ok(()))),
             Answer::Close(reply) => drop(reply.send(())),
         }
@@ -356,6 +374,7 @@ impl Answer {
             Answer::Append(reply, _) => drop(reply.send(Err(failure.append_error()))),
             Answer::Replay(reply, _) => drop(reply.send(Err(failure.dead_letter_error()))),
             Answer::Purge(reply, _) => drop(reply.send(Err(failure.dead_letter_error()))),
+            Answer::Register(reply, _) => drop(reply.send(Err(failure.append_error()))),
             Answer::Flush(reply) => drop(reply.send(Err(failure.append_error()))),
             Answer::Close(reply) => drop(reply.send(())),
         }
@@ -369,6 +388,9 @@ struct Scratch {
     next_append: u64,
     due_floor_ms: u64,
     meta_changed: bool,
+    next_destination_id: u64,
+    /// Destinations registered in this transaction, added to the shared registry after it.
+    new_destinations: Vec<(String, DestinationId)>,
     /// Entries removed per body in this transaction, applied to the refcounts at the end.
     body_releases: HashMap<u64, u32>,
     notify: HashSet<DestinationId>,
@@ -384,6 +406,8 @@ impl Scratch {
             next_append: state.next_append,
             due_floor_ms: state.due_floor_ms,
             meta_changed: false,
+            next_destination_id: state.next_destination_id,
+            new_destinations: Vec::new(),
             body_releases: HashMap::new(),
             notify: HashSet::new(),
             unlease: Vec::new(),
@@ -412,6 +436,8 @@ impl Scratch {
         due
     }
 
+    /// Hands out the next append number; `finish` stores its successor in the same transaction
+    /// as the body (keeps invariant 8).
     fn next_append_number(&mut self) -> u64 {
         let number = self.next_append;
         self.next_append += 1;
@@ -449,9 +475,9 @@ impl<'txn> Tables<'txn> {
 
 /// Applies every command to the transaction and commits it.
 ///
-/// Commands rejected before any write (quota, unknown destination, missing dead letter) are
-/// answered at once. Commands applied are answered through `answers` after the commit. On an
-/// error, commands not yet reached are moved to `unapplied` so the caller can fail them.
+/// Commands rejected before any write (quota, unknown destination, missing dead letter) get
+/// their reply at once. Commands applied queue theirs in `answers`, sent after the commit. On an
+/// error, commands not yet reached are moved to `unapplied`, so that the caller can fail them.
 fn apply_and_commit(
     shared: &Shared,
     scratch: &mut Scratch,
@@ -481,6 +507,8 @@ fn apply_and_commit(
     Ok(())
 }
 
+/// Applies one command. On a storage error the command's caller is queued in `answers` all the
+/// same, so it hears of the failure, and its leases are released with the others.
 fn apply(
     shared: &Shared,
     scratch: &mut Scratch,
@@ -491,28 +519,79 @@ fn apply(
     match command {
         Command::Append { events, reply } => match check_append(shared, scratch, &events) {
             Ok(destinations) => {
-                let range = apply_append(scratch, tables, &events, &destinations)?;
+                let result = apply_append(scratch, tables, &events, &destinations);
+                let range = result.as_ref().map_or(0..0, Range::clone);
                 answers.push(Answer::Append(reply, range));
+                result?;
             }
             Err(error) => drop(reply.send(Err(error))),
         },
         Command::Complete(outcomes) => {
+            // Every key is released after this transaction, whether or not it commits.
+            scratch.unlease.extend(outcomes.iter().map(|(key, _)| *key));
             for (key, outcome) in outcomes {
-                apply_outcome(scratch, tables, key, outcome)?;
+                apply_outcome(shared, scratch, tables, key, outcome)?;
             }
         }
-        Command::Replay { selection, reply } => match replay(shared, scratch, tables, selection)? {
-            Ok(keys) => answers.push(Answer::Replay(reply, keys)),
-            Err(error) => drop(reply.send(Err(error))),
+        Command::Replay { selection, reply } => match replay(shared, scratch, tables, selection) {
+            Ok(Ok(keys)) => answers.push(Answer::Replay(reply, keys)),
+            Ok(Err(error)) => drop(reply.send(Err(error))),
+            Err(error) => {
+                answers.push(Answer::Replay(reply, Replayed::default()));
+                return Err(error);
+            }
         },
-        Command::Purge { selection, reply } => match purge(shared, scratch, tables, selection)? {
-            Ok(count) => answers.push(Answer::Purge(reply, count)),
-            Err(error) => drop(reply.send(Err(error))),
+        Command::Purge { selection, reply } => match purge(shared, scratch, tables, selection) {
+            Ok(Ok(count)) => answers.push(Answer::Purge(reply, count)),
+            Ok(Err(error)) => drop(reply.send(Err(error))),
+            Err(error) => {
+                answers.push(Answer::Purge(reply, 0));
+                return Err(error);
+            }
+        },
+        Command::Register { names, reply } => match register(shared, scratch, tables, &names) {
+            Ok(Ok(ids)) => answers.push(Answer::Register(reply, ids)),
+            Ok(Err(error)) => drop(reply.send(Err(error))),
+            Err(error) => {
+                answers.push(Answer::Register(reply, Vec::new()));
+                return Err(error);
+            }
         },
         Command::Flush { reply } => answers.push(Answer::Flush(reply)),
         Command::Close { reply } => answers.push(Answer::Close(reply)),
     }
     Ok(())
+}
+
+/// Assigns ids to the names not registered yet and returns the id of every name, in order.
+fn register(
+    shared: &Shared,
+    scratch: &mut Scratch,
+    tables: &mut Tables<'_>,
+    names: &[String],
+) -> Result<Result<Vec<DestinationId>, AppendError>, redb::Error> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let known = shared.destination_id(name).or_else(|| {
+            scratch.new_destinations.iter().find(|(new, _)| new == name).map(|(_, id)| *id)
+        });
+        if let Some(id) = known {
+            ids.push(id);
+            continue;
+        }
+        let Ok(id) = u32::try_from(scratch.next_destination_id) else {
+            return Ok(Err(AppendError::Storage(format!(
+                "cannot register destination {name}: every destination id is in use"
+            ))));
+        };
+        let id = DestinationId(id);
+        scratch.next_destination_id += 1;
+        tables.meta.insert(format!("{META_DESTINATION_PREFIX}{name}").as_str(), u64::from(id.0))?;
+        tables.meta.insert(META_NEXT_DESTINATION, scratch.next_destination_id)?;
+        scratch.new_destinations.push((name.clone(), id));
+        ids.push(id);
+    }
+    Ok(Ok(ids))
 }
 
 /// Checks an append before anything is written and returns each event's destinations, with
@@ -528,18 +607,28 @@ fn check_append(
             max: MAX_EVENTS_PER_APPEND,
         });
     }
+    let bytes: usize = events.iter().map(|event| event.body.len()).sum();
+    if bytes > MAX_APPEND_BYTES {
+        return Err(AppendError::TooLarge { bytes, max: MAX_APPEND_BYTES });
+    }
     let mut all = Vec::with_capacity(events.len());
     let mut new_entries = 0u64;
     for event in events {
         let mut destinations = event.destinations.clone();
         destinations.sort_unstable();
         destinations.dedup();
-        if let Some(unknown) = destinations.iter().find(|id| !shared.destinations.contains_key(id))
-        {
+        if let Some(unknown) = destinations.iter().find(|id| !shared.has_destination(**id)) {
             return Err(AppendError::UnknownDestination(unknown.0));
         }
         new_entries += destinations.len() as u64;
         all.push(destinations);
+    }
+    if new_entries > u64::from(u32::MAX) {
+        // One body's refcount is a u32.
+        return Err(AppendError::TooManyEvents {
+            events: events.len(),
+            max: MAX_EVENTS_PER_APPEND,
+        });
     }
     let pending = scratch.pending_total() + new_entries;
     if pending > shared.quota {
@@ -560,6 +649,7 @@ fn apply_append(
         .zip(destinations)
         .map(|(event, ids)| if ids.is_empty() { &[][..] } else { event.body.as_slice() })
         .collect();
+    // check_append has bounded the entries, events and bytes, so these conversions succeed.
     let refcount = u32::try_from(refcount).map_err(|_| {
         redb::Error::Corrupted(format!("append adds {refcount} entries, over u32::MAX"))
     })?;
@@ -585,31 +675,36 @@ fn apply_append(
 }
 
 fn apply_outcome(
+    shared: &Shared,
     scratch: &mut Scratch,
     tables: &mut Tables<'_>,
     key: EntryKey,
     outcome: Outcome,
 ) -> Result<(), redb::Error> {
-    scratch.unlease.push(key);
     let record = {
         let Some(old) = tables.entries.remove(key)? else {
             // Completed twice, or the entry was already rescheduled: nothing left to change.
             tracing::debug!(
-                destination = key.destination.0,
+                destination = shared.destination_name(key.destination),
                 event_seq = key.event_seq,
                 "outcome for an entry no longer pending"
             );
             return Ok(());
         };
         EntryRecord::decode(old.value()).unwrap_or_else(|error| {
-            tracing::warn!(destination = key.destination.0, event_seq = key.event_seq, %error, "entry record unreadable; attempts reset");
+            tracing::warn!(
+                destination = shared.destination_name(key.destination),
+                event_seq = key.event_seq,
+                %error,
+                "entry record unreadable; attempts reset"
+            );
             EntryRecord::fresh()
         })
     };
     let now_ms = scratch.now_ms;
     match outcome {
         Outcome::Delivered => {
-            scratch.counter(key.destination).0 -= 1;
+            decrement(&mut scratch.counter(key.destination).0);
             scratch.release_body(key.event_seq);
         }
         Outcome::Retry { due_ms, error } => {
@@ -625,7 +720,12 @@ fn apply_outcome(
         }
         Outcome::Dead(letter) => {
             let event = read_event(&tables.bodies, key.event_seq)?.unwrap_or_else(|error| {
-                tracing::error!(destination = key.destination.0, event_seq = key.event_seq, %error, "event body unreadable; dead letter stored without it");
+                tracing::error!(
+                    destination = shared.destination_name(key.destination),
+                    event_seq = key.event_seq,
+                    %error,
+                    "event body unreadable; dead letter stored without it"
+                );
                 Vec::new()
             });
             let stored = DeadRecord {
@@ -642,7 +742,7 @@ fn apply_outcome(
             let dead_key = DeadLetterKey { destination: key.destination, event_seq: key.event_seq };
             let replaced = tables.dead.insert(dead_key, stored.encode(&event).as_slice())?;
             let counter = scratch.counter(key.destination);
-            counter.0 -= 1;
+            decrement(&mut counter.0);
             if replaced.is_none() {
                 counter.1 += 1;
             }
@@ -650,6 +750,14 @@ fn apply_outcome(
         }
     }
     Ok(())
+}
+
+/// Lowers a counter by one for a row the transaction removed.
+fn decrement(counter: &mut u64) {
+    // keeps invariant 6: the counter equals the rows it counts, and the transaction has just
+    // removed one of them, so it is above zero.
+    debug_assert!(*counter > 0, "counter below the rows it counts");
+    *counter = counter.saturating_sub(1);
 }
 
 /// Copies one event out of its stored body.
@@ -666,27 +774,52 @@ fn read_event(
         .map(<[u8]>::to_vec))
 }
 
+/// The result of one replay command.
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    /// The new entries, in the order of the dead letters they came from.
+    pub(crate) moved: Vec<EntryKey>,
+    /// Dead letters looked at, including unreadable ones left in place.
+    pub(crate) examined: usize,
+    /// The event sequence of the last dead letter looked at.
+    pub(crate) last_examined: Option<u64>,
+}
+
 fn replay(
     shared: &Shared,
     scratch: &mut Scratch,
     tables: &mut Tables<'_>,
     selection: Selection,
-) -> Result<Result<Vec<EntryKey>, DeadLetterError>, redb::Error> {
+) -> Result<Result<Replayed, DeadLetterError>, redb::Error> {
     let keys = match select(shared, tables, selection)? {
         Ok(keys) => keys,
         Err(error) => return Ok(Err(error)),
     };
-    let mut moved = Vec::with_capacity(keys.len());
+    let mut replayed = Replayed {
+        moved: Vec::with_capacity(keys.len()),
+        examined: keys.len(),
+        last_examined: keys.last().map(|key| key.event_seq),
+    };
     for dead_key in keys {
         let event = {
             let Some(stored) = tables.dead.get(dead_key)? else { continue };
             match DeadRecord::decode(stored.value()) {
                 Ok((_, event)) => event.to_vec(),
-                Err(error) => {
+                Err(error) if matches!(selection, Selection::One(_)) => {
                     return Ok(Err(DeadLetterError::Storage(format!(
                         "dead letter for destination id {} and event {} is unreadable: {error}",
                         dead_key.destination.0, dead_key.event_seq
                     ))));
+                }
+                Err(error) => {
+                    // Left in place, so the rest of the destination's dead letters still move.
+                    tracing::error!(
+                        destination = shared.destination_name(dead_key.destination),
+                        event_seq = dead_key.event_seq,
+                        %error,
+                        "dead letter unreadable; not replayed"
+                    );
+                    continue;
                 }
             }
         };
@@ -706,11 +839,11 @@ fn replay(
         tables.entries.insert(key, &[][..])?;
         let counter = scratch.counter(dead_key.destination);
         counter.0 += 1;
-        counter.1 -= 1;
+        decrement(&mut counter.1);
         scratch.notify.insert(dead_key.destination);
-        moved.push(key);
+        replayed.moved.push(key);
     }
-    Ok(Ok(moved))
+    Ok(Ok(replayed))
 }
 
 fn purge(
@@ -726,7 +859,7 @@ fn purge(
     let mut purged = 0;
     for key in keys {
         if tables.dead.remove(key)?.is_some() {
-            scratch.counter(key.destination).1 -= 1;
+            decrement(&mut scratch.counter(key.destination).1);
             purged += 1;
         }
     }
@@ -741,7 +874,7 @@ fn select(
 ) -> Result<Result<Vec<DeadLetterKey>, DeadLetterError>, redb::Error> {
     match selection {
         Selection::One(key) => {
-            if !shared.destinations.contains_key(&key.destination) {
+            if !shared.has_destination(key.destination) {
                 return Ok(Err(DeadLetterError::UnknownDestination(key.destination.0)));
             }
             if tables.dead.get(key)?.is_none() {
@@ -752,14 +885,17 @@ fn select(
             }
             Ok(Ok(vec![key]))
         }
-        Selection::Oldest { destination, max } => {
-            if !shared.destinations.contains_key(&destination) {
+        Selection::Oldest { destination, after, max } => {
+            if !shared.has_destination(destination) {
                 return Ok(Err(DeadLetterError::UnknownDestination(destination.0)));
             }
-            let first = DeadLetterKey { destination, event_seq: 0 };
-            let last = DeadLetterKey { destination, event_seq: u64::MAX };
+            let first = match after {
+                Some(seq) => Bound::Excluded(DeadLetterKey { destination, event_seq: seq }),
+                None => Bound::Included(DeadLetterKey { destination, event_seq: 0 }),
+            };
+            let last = Bound::Included(DeadLetterKey { destination, event_seq: u64::MAX });
             let mut keys = Vec::new();
-            for item in tables.dead.range(first..=last)?.take(max) {
+            for item in tables.dead.range((first, last))?.take(max) {
                 let (key, _) = item?;
                 keys.push(key.value());
             }
@@ -768,7 +904,7 @@ fn select(
     }
 }
 
-/// What a transaction does to a body whose entries it released.
+/// The change a transaction makes to a body whose entries it released.
 enum RefcountChange {
     /// The inline refcount stays above zero: rewrite the small body with the new count.
     Rewrite(Vec<u8>),
@@ -802,7 +938,11 @@ fn finish(scratch: &mut Scratch, tables: &mut Tables<'_>) -> Result<(), redb::Er
                     None => RefcountChange::InTable,
                 },
                 Err(error) => {
-                    tracing::error!(append = number, %error, "stored body unreadable; left in place");
+                    tracing::error!(
+                        append = number,
+                        %error,
+                        "stored body unreadable; left in place"
+                    );
                     continue;
                 }
             }
@@ -843,9 +983,13 @@ fn finish(scratch: &mut Scratch, tables: &mut Tables<'_>) -> Result<(), redb::Er
 
 /// Makes a committed transaction visible: counters, leases, notifications.
 fn publish(shared: &Shared, state: &mut WriterState, scratch: Scratch, durable: bool) {
+    for (name, id) in &scratch.new_destinations {
+        shared.add_destination(name.clone(), *id, (0, 0));
+        tracing::info!(destination = %name, destination_id = id.0, "destination registered");
+    }
     for destination in &scratch.touched {
         let (pending, dead) = scratch.counters[destination];
-        if let Some(target) = shared.destinations.get(destination) {
+        if let Some(target) = shared.destination(*destination) {
             target.pending.store(pending, Ordering::Release);
             target.dead.store(dead, Ordering::Release);
         }
@@ -853,11 +997,12 @@ fn publish(shared: &Shared, state: &mut WriterState, scratch: Scratch, durable: 
     shared.pending_total.store(scratch.pending_total(), Ordering::Release);
     release_leases(shared, &scratch.unlease);
     for destination in &scratch.notify {
-        if let Some(target) = shared.destinations.get(destination) {
+        if let Some(target) = shared.destination(*destination) {
             target.notify.notify_one();
         }
     }
     state.counters = scratch.counters;
+    state.next_destination_id = scratch.next_destination_id;
     state.next_append = scratch.next_append;
     state.due_floor_ms = scratch.due_floor_ms;
     state.nondurable_since =
@@ -865,8 +1010,8 @@ fn publish(shared: &Shared, state: &mut WriterState, scratch: Scratch, durable: 
 }
 
 fn publish_counters(shared: &Shared, counters: &HashMap<DestinationId, (u64, u64)>) {
-    for (destination, target) in &shared.destinations {
-        let (pending, dead) = counters.get(destination).copied().unwrap_or((0, 0));
+    for (destination, target) in shared.destinations() {
+        let (pending, dead) = counters.get(&destination).copied().unwrap_or((0, 0));
         target.pending.store(pending, Ordering::Release);
         target.dead.store(dead, Ordering::Release);
     }
@@ -882,11 +1027,119 @@ fn release_leases(shared: &Shared, keys: &[EntryKey]) {
         by_destination.entry(key.destination).or_default().push(*key);
     }
     for (destination, keys) in by_destination {
-        if let Some(target) = shared.destinations.get(&destination) {
+        if let Some(target) = shared.destination(destination) {
             let mut leased = target.leased();
             for key in keys {
                 leased.remove(&key);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{OutboxOptions, state};
+
+    fn writer_state(due_floor_ms: u64) -> WriterState {
+        WriterState::new(Loaded {
+            counters: HashMap::new(),
+            next_append: 7,
+            due_floor_ms,
+            next_destination_id: 1,
+        })
+    }
+
+    #[test]
+    fn due_time_holds_floor_when_clock_goes_back() {
+        let state = writer_state(1_000);
+        let mut scratch = Scratch::new(&state);
+        scratch.now_ms = 400;
+        assert_eq!(scratch.next_due_ms(), 1_000);
+        assert!(!scratch.meta_changed);
+        scratch.now_ms = 2_000;
+        assert_eq!(scratch.next_due_ms(), 2_000);
+        assert_eq!(scratch.due_floor_ms, 2_000);
+        assert!(scratch.meta_changed);
+        scratch.now_ms = 1_500;
+        assert_eq!(scratch.next_due_ms(), 2_000);
+    }
+
+    #[test]
+    fn append_numbers_continue_from_loaded_state() {
+        let state = writer_state(0);
+        let mut scratch = Scratch::new(&state);
+        assert_eq!(scratch.next_append_number(), 7);
+        assert_eq!(scratch.next_append_number(), 8);
+        assert_eq!(scratch.next_append, 9);
+        assert!(scratch.meta_changed);
+    }
+
+    #[test]
+    fn body_releases_add_up_per_append() {
+        let state = writer_state(0);
+        let mut scratch = Scratch::new(&state);
+        scratch.release_body(event_seq(3, 0));
+        scratch.release_body(event_seq(3, 5));
+        scratch.release_body(event_seq(4, 0));
+        assert_eq!(scratch.body_releases[&3], 2);
+        assert_eq!(scratch.body_releases[&4], 1);
+    }
+
+    #[test]
+    fn counter_marks_destination_touched() {
+        let state = writer_state(0);
+        let mut scratch = Scratch::new(&state);
+        scratch.counter(DestinationId(2)).0 += 3;
+        assert!(scratch.touched.contains(&DestinationId(2)));
+        assert_eq!(scratch.pending_total(), 3);
+    }
+
+    #[test]
+    fn decrement_stops_at_zero_in_release_builds() {
+        let mut counter = 2;
+        decrement(&mut counter);
+        assert_eq!(counter, 1);
+    }
+
+    #[test]
+    fn full_file_system_errors_are_disk_full() {
+        use std::io::{Error, ErrorKind};
+        for kind in [ErrorKind::StorageFull, ErrorKind::QuotaExceeded, ErrorKind::FileTooLarge] {
+            assert!(is_disk_full(&Error::from(kind)), "{kind:?}");
+        }
+        assert!(!is_disk_full(&Error::from(ErrorKind::PermissionDenied)));
+        let failure = Failure::from_redb(&redb::Error::Io(Error::from(ErrorKind::StorageFull)));
+        assert!(matches!(failure.append_error(), AppendError::DiskFull));
+    }
+
+    #[test]
+    fn only_outcomes_skip_the_durable_commit() {
+        let (reply, _receiver) = oneshot::channel();
+        let append = Command::Append {
+            events: vec![NewEvent { body: vec![1], destinations: vec![DestinationId(1)] }; 3],
+            reply,
+        };
+        assert!(append.needs_durable_commit());
+        assert_eq!(append.weight(), 4);
+        let complete = Command::Complete(Vec::new());
+        assert!(!complete.needs_durable_commit());
+    }
+
+    #[test]
+    fn released_leases_leave_other_keys_leased() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = OutboxOptions { cache_size_bytes: 1 << 20, max_pending_entries: 10 };
+        let clock: crate::store::Clock = Arc::new(|| 0);
+        let (shared, _) = state::open(&dir.path().join("o.redb"), &["a"], options, clock).unwrap();
+        let a = shared.destination_id("a").unwrap();
+        let key = |event_seq| EntryKey { destination: a, due_ms: 1, event_seq };
+        let state = shared.destination(a).unwrap();
+        state.leased().extend([key(1), key(2), key(3)]);
+        release_leases(&shared, &[key(2), key(9)]);
+        let leased = state.leased();
+        assert!(leased.contains(&key(1)));
+        assert!(!leased.contains(&key(2)));
+        assert!(leased.contains(&key(3)));
     }
 }

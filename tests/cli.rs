@@ -1,0 +1,164 @@
+//! The offline subcommands through the real binary: `check` and `render`, their output and
+//! exit codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sluice(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run sluice")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn repository(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
+}
+
+#[test]
+fn check_accepts_the_packaged_example() {
+    let secrets = [
+        ("SLUICE_WEB_API_KEY", "web-key-secret-value"),
+        ("WAREHOUSE_TOKEN", "Bearer warehouse-secret-value"),
+        ("BRAZE_API_KEY", "braze-secret-value"),
+    ];
+    let output = sluice(&["check", "--config", &repository("packaging/sluice.toml")], &secrets);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}{}", stdout, text(&output.stderr));
+    assert!(stdout.contains("destination warehouse: POST https://collector.example.com/events"));
+    assert!(stdout.contains("destination braze: POST ${parameters.endpoint}/users/track"));
+    assert!(stdout.contains("source web: 1 API key(s)"));
+    assert!(!stdout.contains("secret-value"), "a secret was printed:\n{stdout}");
+}
+
+#[test]
+fn check_reports_every_problem_and_exits_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "listen = 5\n[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\nconcurrency = 0\n",
+    )
+    .unwrap();
+    let output = sluice(&["check", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("bad.toml:1:10: listen: expected a string, found an integer"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad.toml:6:15: destinations.d.concurrency: must be between 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sluice: 2 problem(s) found"), "{stderr}");
+}
+
+#[test]
+fn check_names_a_missing_file() {
+    let output = sluice(&["check", "--config", "/nonexistent/sluice.toml"], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("cannot read config file /nonexistent/sluice.toml"));
+}
+
+#[test]
+fn render_matches_a_conformance_vector_byte_for_byte() {
+    let vector = repository("tests/fixtures/freemarker-vectors/251-dest-braze-users-track");
+    let output = sluice(
+        &[
+            "render",
+            "--template",
+            &format!("{vector}/template.ftl"),
+            "--data",
+            &format!("{vector}/data.json"),
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let expected = std::fs::read(format!("{vector}/expected.txt")).unwrap();
+    assert_eq!(text(&output.stdout), text(&expected));
+}
+
+#[test]
+fn render_error_shows_the_line_with_a_caret() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.ftl"), "{\n  \"id\": \"${input.user_id}\"\n}\n").unwrap();
+    std::fs::write(dir.path().join("d.json"), r#"{"input": {"event_type": "x"}}"#).unwrap();
+    let output = sluice(
+        &[
+            "render",
+            "-t",
+            dir.path().join("t.ftl").to_str().unwrap(),
+            "-d",
+            dir.path().join("d.json").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "half-rendered output was printed");
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("sluice: missing value"), "{stderr}");
+    assert!(stderr.contains("\"id\": \"${input.user_id}\""), "{stderr}");
+    assert!(stderr.contains('^'), "{stderr}");
+}
+
+#[test]
+fn render_rejects_data_that_is_not_an_object() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.ftl"), "x").unwrap();
+    std::fs::write(dir.path().join("d.json"), "[1, 2]").unwrap();
+    let output = sluice(
+        &[
+            "render",
+            "-t",
+            dir.path().join("t.ftl").to_str().unwrap(),
+            "-d",
+            dir.path().join("d.json").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("must hold a JSON object"), "{}", text(&output.stderr));
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let output = sluice(&["serv"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("serve"), "no suggestion: {}", text(&output.stderr));
+}
+
+#[test]
+fn serve_reports_an_invalid_config_and_exits_with_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "[sources.s]\napi_keys = \"any\"\n").unwrap();
+    let output = sluice(&["serve", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("sluice: invalid configuration"), "{stderr}");
+    assert!(stderr.contains("no destination is configured"), "{stderr}");
+}
+
+#[test]
+fn serve_names_an_address_in_use() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["serve", "--listen", &addr])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        text(&output.stderr)
+    );
+}
