@@ -107,6 +107,56 @@ fn render_and_batch(c: &mut Criterion) {
     group.finish();
 }
 
+/// Loads the FreeMarker vectors modelled on real destinations (`NNN-dest-*`) as destinations
+/// with their template and parameters, each with its input. Vectors whose data has other
+/// top-level variables than `input` and `parameters` are left out, because dispatch provides
+/// only those two.
+fn destination_vectors() -> Vec<(Destination, Value)> {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/freemarker-vectors");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.file_name().unwrap().to_str().unwrap().contains("-dest-"))
+        .collect();
+    dirs.sort();
+    let mut vectors = Vec::new();
+    for dir in dirs {
+        let data = Value::from_json_slice(&std::fs::read(dir.join("data.json")).unwrap()).unwrap();
+        if data.as_hash().unwrap().keys().any(|key| key != "input" && key != "parameters") {
+            continue;
+        }
+        let source = std::fs::read_to_string(dir.join("template.ftl")).unwrap();
+        let mut destination = destination("http://127.0.0.1:9/", None, 1);
+        destination.name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        destination.template = Some(Template::compile("bench", &source).unwrap());
+        if let Some(parameters) = data.get("parameters") {
+            destination.parameters = parameters.clone();
+        }
+        vectors.push((destination, data.get("input").unwrap().clone()));
+    }
+    vectors
+}
+
+fn render_templates(c: &mut Criterion) {
+    let vectors = destination_vectors();
+    let mut group = c.benchmark_group("render_dest");
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(2));
+    group.throughput(Throughput::Elements(1));
+    for (destination, input) in &vectors {
+        let name = destination.name.clone();
+        group.bench_function(name, |b| {
+            let mut scratch = String::new();
+            b.iter(|| {
+                render_event(destination, input, &mut scratch).unwrap();
+                black_box(&scratch);
+            });
+        });
+    }
+    group.finish();
+}
+
 fn end_to_end(c: &mut Criterion) {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -171,5 +221,5 @@ fn end_to_end(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, render_and_batch, end_to_end);
+criterion_group!(benches, render_and_batch, render_templates, end_to_end);
 criterion_main!(benches);

@@ -6,14 +6,16 @@ mod dispatch_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dispatch_support::{Reply, TestServer, fast_retry, http_destination, refused_url, wait_until};
-use sluice::config::{Batch, Destination, RateLimit};
+use dispatch_support::{
+    Reply, TestServer, fast_retry, header, http_destination, refused_url, wait_until,
+};
+use sluice::config::{Batch, Destination, DestinationKind, RateLimit};
 use sluice::dispatch::{self, DispatchHandle};
 use sluice::event::Event;
 use sluice::store::{
     DeadLetterOrder, DeadLetterSummary, DestinationCounts, NewEvent, Outbox, OutboxOptions,
 };
-use sluice::template::Value;
+use sluice::template::{Template, Value};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -447,4 +449,111 @@ async fn rejected_batch_dead_letters_every_entry() {
     assert_eq!(dead.len(), 4);
     assert!(dead.iter().all(|d| d.status == Some(422)));
     assert!(dead.iter().all(|d| d.response_snippet == "schema mismatch"));
+}
+
+/// Returns `destination` with `template` as its body template and `{"team":"blue"}` as its
+/// parameters.
+fn templated(mut destination: Destination, template: &str) -> Destination {
+    destination.template = Some(Template::compile("body", template).unwrap());
+    destination.parameters = Value::from_json_str(r#"{"team":"blue","base":"/teams"}"#).unwrap();
+    destination
+}
+
+#[tokio::test]
+async fn templates_render_body_url_and_headers() {
+    let server = TestServer::always(Reply::ok()).await;
+    let base = server.url("");
+    let mut destination = templated(
+        http_destination(
+            "hook",
+            &format!("{base}/users/${{input.event_type}}?team=${{parameters.team}}"),
+        ),
+        r#"{"user":"${input.event_type}","team":"${parameters.team}","n":${input.n}}"#,
+    );
+    let DestinationKind::Http(target) = &mut destination.kind else { unreachable!() };
+    target.headers = vec![header("X-Team", "${parameters.team}-${input.n}", false)];
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("hook", 2).await;
+    harness.wait_drained("hook", Duration::from_secs(10)).await;
+    harness.stop().await;
+
+    let mut received = server.received();
+    received.sort_by_key(|r| r.uri.path().to_owned());
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].uri.path(), "/users/e0");
+    assert_eq!(received[0].uri.query(), Some("team=blue"));
+    assert_eq!(received[0].header("x-team").as_deref(), Some("blue-0"));
+    assert_eq!(received[0].text(), r#"{"user":"e0","team":"blue","n":0}"#);
+    assert_eq!(received[1].uri.path(), "/users/e1");
+    assert_eq!(received[1].header("x-team").as_deref(), Some("blue-1"));
+}
+
+#[tokio::test]
+async fn batched_url_sees_parameters() {
+    let server = TestServer::always(Reply::ok()).await;
+    let base = server.url("");
+    let destination = batched(
+        templated(
+            http_destination("hook", &format!("{base}${{parameters.base}}/events")),
+            r#"{"e":"${input.event_type}"}"#,
+        ),
+        10,
+        64 * 1024,
+        50,
+    );
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("hook", 3).await;
+    harness.wait_drained("hook", Duration::from_secs(10)).await;
+    harness.stop().await;
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].uri.path(), "/teams/events");
+    assert_eq!(received[0].text(), r#"[{"e":"e0"},{"e":"e1"},{"e":"e2"}]"#);
+}
+
+#[tokio::test]
+async fn render_error_is_dead_lettered_unsent() {
+    let server = TestServer::always(Reply::ok()).await;
+    let source = r#"{"user":"${input.no_such_key}"}"#;
+    let destination = templated(http_destination("hook", &server.url("/in")), source);
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("hook", 1).await;
+    harness.wait_drained("hook", Duration::from_secs(10)).await;
+    harness.stop().await;
+
+    assert_eq!(server.count(), 0);
+    let input = Value::from_json_str(r#"{"event_type":"e0","n":0}"#).unwrap();
+    let parameters = Value::from_json_str(r#"{"team":"blue","base":"/teams"}"#).unwrap();
+    let expected = Template::compile("body", source)
+        .unwrap()
+        .render(&[("input", &input), ("parameters", &parameters)])
+        .unwrap_err()
+        .to_string();
+    let dead = harness.dead_letters("hook");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].reason, expected);
+    assert!(!dead[0].reason.contains('\n'));
+    assert_eq!(dead[0].status, None);
+}
+
+#[tokio::test]
+async fn url_reading_input_in_batch_is_dead_lettered() {
+    let server = TestServer::always(Reply::ok()).await;
+    let base = server.url("");
+    let destination = batched(
+        http_destination("hook", &format!("{base}/users/${{input.event_type}}")),
+        10,
+        64 * 1024,
+        50,
+    );
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("hook", 2).await;
+    harness.wait_drained("hook", Duration::from_secs(10)).await;
+    harness.stop().await;
+
+    assert_eq!(server.count(), 0);
+    let dead = harness.dead_letters("hook");
+    assert_eq!(dead.len(), 2);
+    assert!(dead[0].reason.starts_with("url template failed: "), "{}", dead[0].reason);
 }

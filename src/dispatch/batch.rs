@@ -13,7 +13,7 @@ use crate::template::{TemplateError, Value};
 pub enum RenderError {
     /// The template failed; the message is the template's one-line error, never the payload.
     #[error("{0}")]
-    Template(#[source] TemplateError),
+    Template(#[source] Box<TemplateError>),
     /// The rendered event is larger than the destination allows.
     #[error(
         "rendered event is {bytes} bytes, over the destination's max_event_bytes of {max}; \
@@ -40,7 +40,9 @@ pub fn render_event(
     match &destination.template {
         Some(template) => {
             let vars = [("input", input), ("parameters", &destination.parameters)];
-            template.render_to(&vars, out).map_err(RenderError::Template)?;
+            template
+                .render_to(&vars, out)
+                .map_err(|error| RenderError::Template(Box::new(error)))?;
         }
         None => input.write_json(out),
     }

@@ -65,9 +65,12 @@ struct Sending {
 
 /// The event that woke the loop.
 enum Wake {
+    /// The shutdown token was cancelled.
     Shutdown,
+    /// A request finished, or its task failed.
     Finished(Result<(task::Id, Verdict), JoinError>),
-    Timer,
+    /// New entries were committed or a due time, deadline or delay arrived: look again.
+    Recheck,
 }
 
 /// Allows one log line per [`LOG_INTERVAL`] and counts the ones held back.
@@ -202,8 +205,8 @@ impl Worker {
                 () = self.shutdown.cancelled() => Wake::Shutdown,
                 Some(joined) = self.in_flight.join_next_with_id(),
                     if !self.in_flight.is_empty() => Wake::Finished(joined),
-                () = &mut notified => Wake::Timer,
-                () = tokio::time::sleep_until(wake_at) => Wake::Timer,
+                () = &mut notified => Wake::Recheck,
+                () = tokio::time::sleep_until(wake_at) => Wake::Recheck,
             };
             match wake {
                 Wake::Shutdown => break,
@@ -214,7 +217,7 @@ impl Worker {
                         self.finish(joined);
                     }
                 }
-                Wake::Timer => {}
+                Wake::Recheck => {}
             }
         }
         self.drain().await;
