@@ -43,7 +43,9 @@ pub fn summary(config: &Config) -> String {
     for destination in &config.destinations {
         let target = match &destination.kind {
             DestinationKind::Stdout => "standard output".to_owned(),
-            DestinationKind::Http(http) => format!("{} {}", http.method, http.url.source()),
+            DestinationKind::Http(http) => {
+                format!("{} {}", http.method, crate::config::url_for_display(&http.url))
+            }
         };
         let template = match &destination.template {
             Some(template) => format!("template {}", template.name()),

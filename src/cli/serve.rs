@@ -63,7 +63,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     for destination in &config.destinations {
         let target = match &destination.kind {
             DestinationKind::Stdout => "stdout".to_owned(),
-            DestinationKind::Http(http) => http.url.source().to_owned(),
+            DestinationKind::Http(http) => crate::config::url_for_display(&http.url),
         };
         info!(destination = %destination.name, target, "destination configured");
     }

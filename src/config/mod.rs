@@ -133,7 +133,9 @@ impl fmt::Debug for Secret {
 }
 
 /// A validated destination.
-#[derive(Debug)]
+///
+/// Its `Debug` output names the parameters without their values and masks sensitive headers,
+/// because parameters and headers may hold secrets.
 pub struct Destination {
     /// The destination's name: its table key in the file, its identity in logs and the CLI.
     pub name: String,
@@ -169,7 +171,6 @@ pub enum DestinationKind {
 }
 
 /// The HTTP request a destination sends.
-#[derive(Debug)]
 pub struct HttpTarget {
     /// The URL, a template over `parameters` (and `input` when batching is off).
     pub url: Template,
@@ -180,7 +181,6 @@ pub struct HttpTarget {
 }
 
 /// One configured header.
-#[derive(Debug)]
 pub struct Header {
     /// The header name.
     pub name: http::HeaderName,
@@ -189,6 +189,55 @@ pub struct Header {
     /// True when the value holds a secret (an `env` or `file` value, or a header such as
     /// `Authorization`); such values are masked wherever requests are logged.
     pub sensitive: bool,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parameter_names: Vec<&str> = self
+            .parameters
+            .as_hash()
+            .map(|map| map.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        f.debug_struct("Destination")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("template", &self.template.as_ref().map(Template::name))
+            .field("parameters", &parameter_names)
+            .field("batch", &self.batch)
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.rate_limit)
+            .field("timeout", &self.timeout)
+            .field("concurrency", &self.concurrency)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("max_event_bytes", &self.max_event_bytes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpTarget")
+            .field("url", &url_for_display(&self.url))
+            .field("method", &self.method)
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.sensitive { "***" } else { self.value.source() };
+        f.debug_struct("Header").field("name", &self.name).field("value", &value).finish()
+    }
+}
+
+/// Returns a URL template's text without its query string, which may carry credentials
+/// (`?api_key=...`); safe for logs and summaries.
+pub fn url_for_display(url: &Template) -> String {
+    match url.source().split_once('?') {
+        Some((base, _)) => format!("{base}?..."),
+        None => url.source().to_owned(),
+    }
 }
 
 /// How a destination joins rendered events into one request body.

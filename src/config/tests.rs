@@ -296,3 +296,25 @@ fn destination_names_are_checked() {
         problems("[sources.s]\napi_keys = \"any\"\n[destinations.\"a b\"]\nkind = \"stdout\"\n");
     assert!(problems[0].contains("destination names may contain only"), "{problems:?}");
 }
+
+#[test]
+fn debug_output_hides_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key"), "sk_live_do_not_print").unwrap();
+    let text = r#"
+[sources.s]
+api_keys = [{ file = "key" }]
+
+[destinations.d]
+url = "https://api.example.test/track?api_key=inline_secret_value"
+headers = { "X-Key" = { file = "key" }, Authorization = "Bearer inline_token_value" }
+parameters = { token = { file = "key" }, region = "eu" }
+"#;
+    let config = Config::parse(text, "sluice.toml", dir.path().to_owned(), None).unwrap();
+    let debug = format!("{config:?}");
+    for secret in ["sk_live", "inline_secret_value", "inline_token_value"] {
+        assert!(!debug.contains(secret), "{secret} appears in {debug}");
+    }
+    assert!(debug.contains("\"token\", \"region\""), "{debug}");
+    assert!(debug.contains("https://api.example.test/track?..."), "{debug}");
+}
