@@ -44,6 +44,8 @@ fn destination(url: &str, batch: Option<Batch>, concurrency: usize) -> Destinati
         }),
         template: None,
         parameters: Value::Hash(Default::default()),
+        mapped_fields: Vec::new(),
+        mapped_properties: Vec::new(),
         batch,
         retry: Retry {
             max_retries: 3,

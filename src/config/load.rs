@@ -16,7 +16,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::{
     ApiKeys, Batch, Config, ConfigError, Destination, DestinationKind, Header, HttpTarget,
-    IngestLimits, OutboxSettings, RateLimit, Retry, Secret, Source,
+    IngestLimits, Mapping, OutboxSettings, RateLimit, Retry, Secret, Source,
 };
 use crate::template::{Map, Template, Value};
 
@@ -402,6 +402,15 @@ impl<'a> Loader<'a> {
             None => Some(Value::Hash(Map::new())),
         };
 
+        let mapped_fields = match reader.get("mapped_fields") {
+            Some(value) => self.mappings(value, &reader.key("mapped_fields")),
+            None => Some(Vec::new()),
+        };
+        let mapped_properties = match reader.get("mapped_properties") {
+            Some(value) => self.mappings(value, &reader.key("mapped_properties")),
+            None => Some(Vec::new()),
+        };
+
         let template = match (reader.get("template"), reader.get("template_file")) {
             (Some(_), Some(file)) => {
                 self.problem(
@@ -526,6 +535,8 @@ impl<'a> Loader<'a> {
             kind: kind?,
             template: template?,
             parameters: parameters?,
+            mapped_fields: mapped_fields?,
+            mapped_properties: mapped_properties?,
             batch,
             retry: retry?,
             rate_limit: rate_limit?,
@@ -715,6 +726,41 @@ impl<'a> Loader<'a> {
             }
         }
         ok.then_some(Value::Hash(map))
+    }
+
+    /// Reads a table of mappings: each value is a dotted path into the event
+    /// (`"user_properties.email"`) or an array of keys (`["event_properties", "Product Name"]`)
+    /// for keys that contain dots.
+    fn mappings(&mut self, item: &Item<'_>, key: &str) -> Option<Vec<Mapping>> {
+        let table = self.table(item, key)?;
+        let mut mappings = Vec::new();
+        let mut ok = true;
+        for (name, value) in table.iter() {
+            let mkey = join_key(key, name.get_ref());
+            let path: Option<Vec<String>> = match value.get_ref() {
+                DeValue::String(text) => Some(text.split('.').map(str::to_owned).collect()),
+                DeValue::Array(items) => {
+                    items.iter().map(|entry| entry.get_ref().as_str().map(str::to_owned)).collect()
+                }
+                _ => None,
+            };
+            match path {
+                Some(path) if !path.is_empty() && path.iter().all(|step| !step.is_empty()) => {
+                    mappings.push(Mapping { name: name.get_ref().to_string(), path });
+                }
+                _ => {
+                    self.problem(
+                        Some(value.span()),
+                        mkey,
+                        "expected a path into the event such as \"user_properties.email\", or \
+                         an array of keys such as [\"event_properties\", \"Product Name\"]"
+                            .into(),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(mappings)
     }
 
     /// Converts a TOML value into a template value: strings, integers, floats, booleans,

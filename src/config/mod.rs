@@ -145,6 +145,10 @@ pub struct Destination {
     pub template: Option<Template>,
     /// The values templates see as `parameters`; always a hash.
     pub parameters: Value,
+    /// Fields templates see as `mappedFields`: a name and the path of the event value it takes.
+    pub mapped_fields: Vec<Mapping>,
+    /// Properties templates see as `mappedProperties`, built like `mapped_fields`.
+    pub mapped_properties: Vec<Mapping>,
     /// Batching; `None` sends one event per request.
     pub batch: Option<Batch>,
     /// The retry schedule.
@@ -159,6 +163,33 @@ pub struct Destination {
     pub max_in_flight: usize,
     /// Largest rendered event, in bytes; a larger one is dead-lettered.
     pub max_event_bytes: usize,
+}
+
+/// One entry of `mapped_fields` or `mapped_properties`: a name and the event value it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping {
+    /// The key in `mappedFields` or `mappedProperties`.
+    pub name: String,
+    /// The keys leading from `input` to the value, such as `["user_properties", "email"]`.
+    pub path: Vec<String>,
+}
+
+impl Mapping {
+    /// Returns the event value at this mapping's path, or `None` when a step is missing or not
+    /// a hash.
+    pub fn lookup<'v>(&self, input: &'v Value) -> Option<&'v Value> {
+        self.path.iter().try_fold(input, |value, key| value.get(key))
+    }
+}
+
+/// Builds the `mappedFields` or `mappedProperties` hash for one event: every mapping's name,
+/// with the event's value or null when the event lacks it.
+pub fn mapped_values(mappings: &[Mapping], input: &Value) -> Value {
+    let map = mappings
+        .iter()
+        .map(|m| (m.name.clone(), m.lookup(input).cloned().unwrap_or(Value::Null)))
+        .collect();
+    Value::Hash(map)
 }
 
 /// Where a destination sends its requests.
@@ -203,6 +234,8 @@ impl fmt::Debug for Destination {
             .field("kind", &self.kind)
             .field("template", &self.template.as_ref().map(Template::name))
             .field("parameters", &parameter_names)
+            .field("mapped_fields", &self.mapped_fields)
+            .field("mapped_properties", &self.mapped_properties)
             .field("batch", &self.batch)
             .field("retry", &self.retry)
             .field("rate_limit", &self.rate_limit)

@@ -318,3 +318,34 @@ parameters = { token = { file = "key" }, region = "eu" }
     assert!(debug.contains("\"token\", \"region\""), "{debug}");
     assert!(debug.contains("https://api.example.test/track?..."), "{debug}");
 }
+
+#[test]
+fn mappings_take_paths_and_key_arrays() {
+    let text = r#"
+[sources.s]
+api_keys = "any"
+
+[destinations.d]
+kind = "stdout"
+mapped_fields = { external_id = "user_properties.email" }
+mapped_properties = { plan = "user_properties.plan", product = ["event_properties", "Product.Name"] }
+"#;
+    let config = parse(text).unwrap();
+    let d = &config.destinations[0];
+    assert_eq!(d.mapped_fields[0].name, "external_id");
+    assert_eq!(d.mapped_fields[0].path, ["user_properties", "email"]);
+    assert_eq!(d.mapped_properties[1].path, ["event_properties", "Product.Name"]);
+    let input = Value::from_json_str(
+        r#"{"user_properties":{"email":"a@b.test"},"event_properties":{"Product.Name":"X"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        mapped_values(&d.mapped_properties, &input).to_json(),
+        r#"{"plan":null,"product":"X"}"#
+    );
+    let problems = problems(
+        "[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\nmapped_fields = { a = \"x..y\", b = 3 }\n",
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("destinations.d.mapped_fields.a: expected a path"));
+}

@@ -1,11 +1,12 @@
 //! Rendering events and joining them into request bodies.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::{Batch, Destination};
-use crate::template::{TemplateError, Value};
+use crate::config::{Batch, Destination, mapped_values};
+use crate::template::{Map, TemplateError, Value};
 
 /// A failure to render an event; either kind dead-letters the entry.
 #[derive(Debug, thiserror::Error)]
@@ -39,10 +40,30 @@ pub fn render_event(
     out.clear();
     match &destination.template {
         Some(template) => {
-            let vars = [("input", input), ("parameters", &destination.parameters)];
-            template
-                .render_to(&vars, out)
-                .map_err(|error| RenderError::Template(Box::new(error)))?;
+            let rendered = if destination.mapped_fields.is_empty()
+                && destination.mapped_properties.is_empty()
+            {
+                // Templates may read the mapped hashes even when nothing is mapped.
+                static EMPTY: LazyLock<Value> = LazyLock::new(|| Value::Hash(Map::new()));
+                let vars = [
+                    ("input", input),
+                    ("parameters", &destination.parameters),
+                    ("mappedFields", &*EMPTY),
+                    ("mappedProperties", &*EMPTY),
+                ];
+                template.render_to(&vars, out)
+            } else {
+                let fields = mapped_values(&destination.mapped_fields, input);
+                let properties = mapped_values(&destination.mapped_properties, input);
+                let vars = [
+                    ("input", input),
+                    ("parameters", &destination.parameters),
+                    ("mappedFields", &fields),
+                    ("mappedProperties", &properties),
+                ];
+                template.render_to(&vars, out)
+            };
+            rendered.map_err(|error| RenderError::Template(Box::new(error)))?;
         }
         None => input.write_json(out),
     }
@@ -148,6 +169,8 @@ mod tests {
             kind: DestinationKind::Stdout,
             template: template.map(|source| Template::compile("test", source).unwrap()),
             parameters: Value::Hash(Default::default()),
+            mapped_fields: Vec::new(),
+            mapped_properties: Vec::new(),
             batch: None,
             retry: Retry {
                 max_retries: 1,
@@ -269,5 +292,32 @@ mod tests {
         batch.push((), "2", start + Duration::from_millis(300));
         assert_eq!(batch.deadline(), Some(start + Duration::from_millis(500)));
         assert_eq!(batch.len(), 2);
+    }
+
+    #[test]
+    fn mapped_fields_and_properties_reach_the_template() {
+        let vector = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/freemarker-vectors/258-dest-partner-parameters-mapped-fields"
+        );
+        let source = std::fs::read_to_string(format!("{vector}/template.ftl")).unwrap();
+        let data = std::fs::read(format!("{vector}/data.json")).unwrap();
+        let data = Value::from_json_slice(&data).unwrap();
+        let expected = std::fs::read_to_string(format!("{vector}/expected.txt")).unwrap();
+        let mut destination = destination(Some(&source), 1 << 20);
+        destination.parameters = data.get("parameters").unwrap().clone();
+        let mapping = |name: &str, path: &[&str]| crate::config::Mapping {
+            name: name.into(),
+            path: path.iter().map(|s| s.to_string()).collect(),
+        };
+        destination.mapped_fields = vec![mapping("external_id", &["user_properties", "email"])];
+        destination.mapped_properties = vec![
+            mapping("plan", &["user_properties", "plan"]),
+            mapping("coupon", &["event_properties", "coupon"]),
+            mapping("city", &["city"]),
+        ];
+        let mut out = String::new();
+        render_event(&destination, data.get("input").unwrap(), &mut out).unwrap();
+        assert_eq!(out, expected);
     }
 }

@@ -229,6 +229,8 @@ pub fn http_destination(name: &str, url: &str) -> Destination {
         }),
         template: None,
         parameters: Value::Hash(Default::default()),
+        mapped_fields: Vec::new(),
+        mapped_properties: Vec::new(),
         batch: None,
         retry: fast_retry(3, 50),
         rate_limit: None,
