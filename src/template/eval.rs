@@ -274,6 +274,7 @@ impl<'a> Renderer<'a> {
         match self.eval(condition)? {
             Val::Bool(b) => Ok(b),
             Val::Matches(m) => Ok(m.whole),
+            Val::Nothing => Ok(false),
             other => Err(self.expected(condition.span, context, "a boolean", &other)),
         }
     }
@@ -311,7 +312,7 @@ impl<'a> Renderer<'a> {
                 .settings
                 .write_number(n, out)
                 .map_err(|e| error(ErrorKind::Evaluation, span, e))?,
-            Val::Empty => {}
+            Val::Empty | Val::Nothing => {}
             Val::Match(matches, index) => {
                 if let Some(Some(text)) = matches.matches.get(*index).and_then(|m| m.first()) {
                     out.push_str(text);
@@ -339,7 +340,7 @@ impl<'a> Renderer<'a> {
     pub fn to_text<'v>(&mut self, value: &'v Val<'a>, span: Span) -> R<Cow<'v, str>> {
         match value {
             Val::Str(s) => Ok(Cow::Borrowed(s.as_ref())),
-            Val::Empty => Ok(Cow::Borrowed("")),
+            Val::Empty | Val::Nothing => Ok(Cow::Borrowed("")),
             _ => {
                 let mut out = String::new();
                 self.write_text(value, span, &mut out)?;
@@ -410,7 +411,7 @@ impl<'a> Renderer<'a> {
         binding: Option<Binding>,
     ) -> R<Option<usize>> {
         match (value, binding) {
-            (Val::Empty, _) => Ok(Some(0)),
+            (Val::Empty | Val::Nothing, _) => Ok(Some(0)),
             (Val::Seq(seq), None | Some(Binding::Item)) => Ok(seq.len()),
             (Val::Matches(m), None | Some(Binding::Item)) => Ok(Some(m.matches.len())),
             (Val::Hash(hash), None | Some(Binding::KeyValue)) => Ok(Some(hash.len())),

@@ -92,7 +92,7 @@ impl<'a> Renderer<'a> {
                 let target_value = self.eval(target)?;
                 return match target_value {
                     Val::Hash(hash) => Ok(hash.get(name)),
-                    Val::Empty => Ok(None),
+                    Val::Empty | Val::Nothing => Ok(None),
                     other => Err(self.expected(target.span, "`.`", "a hash", &other)),
                 };
             }
@@ -106,14 +106,26 @@ impl<'a> Renderer<'a> {
             ExprKind::Pos(operand) => {
                 Val::Num(Cow::Owned(self.eval_number(operand, "unary `+`")?.into_owned()))
             }
+            ExprKind::Arith(ArithOp::Add, left, right) => {
+                // FreeMarker evaluates both operands of `+` before it checks either.
+                let l = self.eval_opt(left)?;
+                let r = self.eval_opt(right)?;
+                let l = l.ok_or_else(|| self.missing(left.span))?;
+                let r = r.ok_or_else(|| self.missing(right.span))?;
+                self.arithmetic(ArithOp::Add, l, r, left.span, right.span, expr.span)?
+            }
             ExprKind::Arith(op, left, right) => {
-                let l = self.eval(left)?;
-                let r = self.eval(right)?;
+                let context = format!("`{}`", op.symbol());
+                let l = Val::Num(self.eval_number(left, &context)?);
+                let r = Val::Num(self.eval_number(right, &context)?);
                 self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Compare(op, left, right) => {
-                let l = self.eval(left)?;
-                let r = self.eval(right)?;
+                // FreeMarker evaluates both operands of a comparison before it checks either.
+                let l = self.eval_opt(left)?;
+                let r = self.eval_opt(right)?;
+                let l = l.ok_or_else(|| self.missing(left.span))?;
+                let r = r.ok_or_else(|| self.missing(right.span))?;
                 Val::Bool(self.compare(*op, &l, &r, left.span, right.span, expr.span)?)
             }
             ExprKind::And(left, right) => {
@@ -193,7 +205,7 @@ impl<'a> Renderer<'a> {
                 let index = n.to_index();
                 match &target_value {
                     Val::Seq(seq) => Ok(usize::try_from(index).ok().and_then(|i| seq.get(i))),
-                    Val::Empty => Ok(None),
+                    Val::Empty | Val::Nothing => Ok(None),
                     Val::Matches(m) => Ok(usize::try_from(index)
                         .ok()
                         .filter(|&i| i < m.matches.len())
@@ -219,7 +231,7 @@ impl<'a> Renderer<'a> {
             }
             Val::Str(name) => match target_value {
                 Val::Hash(hash) => Ok(hash.get(&name)),
-                Val::Empty => Ok(None),
+                Val::Empty | Val::Nothing => Ok(None),
                 other => Err(self.expected(target.span, "`[\"key\"]`", "a hash", &other)),
             },
             Val::Seq(Seq::Range(range)) => {
@@ -420,6 +432,7 @@ impl<'a> Renderer<'a> {
                     | Val::Bool(_)
                     | Val::Date(_)
                     | Val::Empty
+                    | Val::Nothing
                     | Val::Match(..)
             )
         };
@@ -553,7 +566,7 @@ impl<'a> Renderer<'a> {
             Val::Str(s) => super::value::write_json_string(s, out),
             Val::Num(n) => n.write_json(out),
             Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Val::Empty => out.push_str("null"),
+            Val::Empty | Val::Nothing => out.push_str("null"),
             Val::Date(date) => {
                 let mut text = String::new();
                 self.write_iso_utc_ms(date, &mut text);

@@ -526,7 +526,8 @@ impl<'s> Lexer<'s> {
             b'%' => (Token::Percent, 1),
             b'<' if self.peek(1) == Some(b'=') => (Token::Lte, 2),
             b'<' => (Token::Lt, 1),
-            b'>' if self.peek(1) == Some(b'=') => (Token::Gte, 2),
+            // Outside parentheses `>=` is not one token: FreeMarker reads `>` and then `=`.
+            b'>' if self.parens > 0 && self.peek(1) == Some(b'=') => (Token::Gte, 2),
             b'>' => (Token::Gt, 1),
             b'&' if self.starts_with("&amp;&amp;") => (Token::And, 10),
             b'&' if self.starts_with("&lt;=") => (Token::Lte, 5),

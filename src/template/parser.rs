@@ -358,6 +358,11 @@ impl<'s> Parser<'s> {
             return Err(self.unexpected("an expression"));
         }
         let expr = self.parse_expression()?;
+        if hash {
+            self.check_literals(&[&expr], NUMBER_ONLY, "#{...}", "a number")?;
+        } else {
+            self.check_literals(&[&expr], NOT_COLLECTION, "${...}", "a string, number or date")?;
+        }
         let digits = if hash && self.eat(&Token::Semicolon) {
             self.parse_number_digits()?
         } else {
@@ -981,6 +986,7 @@ impl<'s> Parser<'s> {
         let mut left = self.parse_and()?;
         while self.eat(&Token::Or) {
             let right = self.parse_and()?;
+            self.check_literals(&[&left, &right], BOOLEAN_ONLY, "||", "a boolean")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Or(Box::new(left), Box::new(right)), span);
         }
@@ -991,6 +997,7 @@ impl<'s> Parser<'s> {
         let mut left = self.parse_equality()?;
         while self.eat(&Token::And) {
             let right = self.parse_equality()?;
+            self.check_literals(&[&left, &right], BOOLEAN_ONLY, "&&", "a boolean")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::And(Box::new(left), Box::new(right)), span);
         }
@@ -1006,6 +1013,13 @@ impl<'s> Parser<'s> {
         };
         self.advance();
         let right = self.parse_relational()?;
+        let symbol = op.symbol();
+        self.check_literals(
+            &[&left, &right],
+            NOT_COLLECTION,
+            symbol,
+            "a value other than a hash or sequence",
+        )?;
         let span = left.span.to(right.span);
         Ok(Spanned::new(ExprKind::Compare(op, Box::new(left), Box::new(right)), span))
     }
@@ -1021,25 +1035,7 @@ impl<'s> Parser<'s> {
         };
         self.advance();
         let right = self.parse_range()?;
-        for side in [&left, &right] {
-            let literal = match side.node {
-                ExprKind::Str(_) | ExprKind::Interpolated(_) => Some("string"),
-                ExprKind::Bool(_) => Some("boolean"),
-                ExprKind::Seq(_) => Some("sequence"),
-                ExprKind::Hash(_) => Some("hash"),
-                _ => None,
-            };
-            if let Some(kind) = literal {
-                return Err(self.error_at(
-                    side.span,
-                    format!(
-                        "found a {kind} literal beside `{}`, expected a number or date: only \
-                         numbers and dates have an order",
-                        op.symbol()
-                    ),
-                ));
-            }
-        }
+        self.check_literals(&[&left, &right], NUMBER_ONLY, op.symbol(), "a number")?;
         let span = left.span.to(right.span);
         Ok(Spanned::new(ExprKind::Compare(op, Box::new(left), Box::new(right)), span))
     }
@@ -1058,6 +1054,9 @@ impl<'s> Parser<'s> {
         } else {
             (Some(Box::new(self.parse_additive()?)), kind)
         };
+        let mut sides = vec![&left];
+        sides.extend(end.as_deref());
+        self.check_literals(&sides, NUMBER_ONLY, "..", "a number")?;
         let span = left.span.to(end.as_ref().map_or(op_span, |e| e.span));
         Ok(Spanned::new(ExprKind::Range(Box::new(left), end, kind), span))
     }
@@ -1072,6 +1071,9 @@ impl<'s> Parser<'s> {
             };
             self.advance();
             let right = self.parse_multiplicative()?;
+            if op == ArithOp::Sub {
+                self.check_literals(&[&left, &right], NUMBER_ONLY, "-", "a number")?;
+            }
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Arith(op, Box::new(left), Box::new(right)), span);
         }
@@ -1088,6 +1090,7 @@ impl<'s> Parser<'s> {
             };
             self.advance();
             let right = self.parse_unary()?;
+            self.check_literals(&[&left, &right], NUMBER_ONLY, op.symbol(), "a number")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Arith(op, Box::new(left), Box::new(right)), span);
         }
@@ -1261,6 +1264,37 @@ impl<'s> Parser<'s> {
             }
             _ => Err(self.unexpected("an expression")),
         }
+    }
+
+    /// Rejects literals of the kinds `rejected` as operands of `operator`, as FreeMarker does
+    /// while parsing (`"x" * 2`, `t && 1`, `${[1, 2]}`).
+    fn check_literals(
+        &self,
+        operands: &[&Expr],
+        rejected: &[LiteralKind],
+        operator: &str,
+        expected: &str,
+    ) -> PResult<()> {
+        for operand in operands {
+            let kind = match operand.node {
+                ExprKind::Str(_) | ExprKind::Interpolated(_) => LiteralKind::String,
+                ExprKind::Number(_) => LiteralKind::Number,
+                ExprKind::Bool(_) => LiteralKind::Boolean,
+                ExprKind::Hash(_) => LiteralKind::Hash,
+                ExprKind::Seq(_) => LiteralKind::Sequence,
+                _ => continue,
+            };
+            if rejected.contains(&kind) {
+                return Err(self.error_at(
+                    operand.span,
+                    format!(
+                        "found a {} literal as operand of `{operator}`, expected {expected}",
+                        kind.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Resolves a name: a loop variable or lambda parameter in scope, or a template or data
@@ -1492,6 +1526,39 @@ impl<'s> Parser<'s> {
         Ok(Spanned::new(ExprKind::Lambda(Box::new(Lambda { frame, body })), span))
     }
 }
+
+/// The kinds of literals, for the operand checks FreeMarker makes while parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiteralKind {
+    String,
+    Number,
+    Boolean,
+    Hash,
+    Sequence,
+}
+
+impl LiteralKind {
+    fn name(self) -> &'static str {
+        match self {
+            LiteralKind::String => "string",
+            LiteralKind::Number => "number",
+            LiteralKind::Boolean => "boolean",
+            LiteralKind::Hash => "hash",
+            LiteralKind::Sequence => "sequence",
+        }
+    }
+}
+
+/// Literals that cannot be numbers: the operands of `- * / %`, `<`, `..` and `#{}`.
+const NUMBER_ONLY: &[LiteralKind] =
+    &[LiteralKind::String, LiteralKind::Boolean, LiteralKind::Hash, LiteralKind::Sequence];
+
+/// Literals that cannot be booleans: the operands of `&&` and `||`.
+const BOOLEAN_ONLY: &[LiteralKind] =
+    &[LiteralKind::String, LiteralKind::Number, LiteralKind::Hash, LiteralKind::Sequence];
+
+/// Hash and sequence literals, which `==`, `!=` and `${}` reject.
+const NOT_COLLECTION: &[LiteralKind] = &[LiteralKind::Hash, LiteralKind::Sequence];
 
 fn arguments_wanted(min: u8, max: u8) -> String {
     match (min, max) {

@@ -390,6 +390,10 @@ impl<'a> Renderer<'a> {
                         out.push_str(if m.whole { "true" } else { "false" });
                         Ok(true)
                     }
+                    Val::Nothing => {
+                        out.push_str("false");
+                        Ok(true)
+                    }
                     other => Err(self.expected(
                         call.target.span,
                         "`?c`",
@@ -445,7 +449,9 @@ impl<'a> Renderer<'a> {
         let span = call.args[index].span;
         match value {
             Val::Str(s) => Ok(s.into_owned()),
-            Val::Num(_) | Val::Empty | Val::Date(_) => Ok(self.to_text(&value, span)?.into_owned()),
+            Val::Num(_) | Val::Empty | Val::Nothing | Val::Date(_) => {
+                Ok(self.to_text(&value, span)?.into_owned())
+            }
             other => {
                 let context = format!("argument {} of `?{}`", index + 1, call.builtin.name());
                 Err(self.expected(span, &context, "a string", &other))

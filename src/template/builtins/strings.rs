@@ -293,7 +293,7 @@ impl<'a> Renderer<'a> {
         span: Span,
     ) -> R<Val<'a>> {
         match (&target, call.args.len()) {
-            (Val::Str(_) | Val::Empty | Val::Match(..), 0) => Ok(target),
+            (Val::Str(_) | Val::Empty | Val::Nothing | Val::Match(..), 0) => Ok(target),
             (Val::Num(n), 0) => {
                 let mut out = String::new();
                 self.settings
@@ -322,8 +322,18 @@ impl<'a> Renderer<'a> {
             (Val::Seq(_) | Val::Hash(_) | Val::Matches(_), _) => {
                 Err(self.wrong_target(call, "a string, number, boolean or date", &target))
             }
-            _ => Err(error(
+            (Val::Num(_), _) | (Val::Bool(_), _) => Err(error(
                 ErrorKind::Evaluation,
+                span,
+                format!(
+                    "`?string` on {} takes {}, not {} argument(s)",
+                    target.type_name(),
+                    if matches!(target, Val::Num(_)) { "one pattern" } else { "two texts" },
+                    call.args.len()
+                ),
+            )),
+            _ => Err(error(
+                ErrorKind::Type,
                 span,
                 format!(
                     "`?string` with {} argument(s) does not work on {}",
