@@ -57,7 +57,10 @@ pub fn parse(name: &str, source: &str, max_depth: usize) -> Result<Program, Temp
     let mut builder =
         Builder { tree: &mut parser.tree, assigned: HashMap::new(), slots: Vec::new() };
     builder.collect_assignments(root);
-    let nodes = builder.build_children(root);
+    let nodes = match builder.tree.elements[root].kind {
+        ElementKind::Root => builder.build_children(root),
+        _ => builder.build(root).into_iter().collect(),
+    };
     Ok(Program { nodes, slots: builder.slots, max_frames: parser.max_frames })
 }
 
@@ -261,6 +264,11 @@ impl<'s> Parser<'s> {
                 ));
             }
             _ => return Err(self.unexpected("end of template")),
+        }
+        // FreeMarker makes a lone top-level element the root itself, so it has no parent and is
+        // never dropped as blank text.
+        if children.len() == 1 {
+            return Ok(children[0]);
         }
         let root = self.tree.add(ElementKind::Root, (1, 1), 1);
         self.tree.set_children(root, children);
