@@ -15,6 +15,7 @@ pub mod number;
 pub mod regex;
 pub mod text;
 pub mod value;
+mod zones;
 
 pub use error::{ErrorKind, TemplateError};
 pub use number::Number;
