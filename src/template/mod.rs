@@ -9,6 +9,7 @@
 //! This module performs no I/O and knows nothing of events or HTTP.
 
 mod collation;
+mod collation_table;
 pub mod date;
 mod error;
 pub mod number;
