@@ -11,6 +11,7 @@
 mod ast;
 mod builtins;
 mod collation;
+mod collation_table;
 pub mod date;
 mod error;
 mod eval;
@@ -26,6 +27,7 @@ mod token;
 mod val;
 pub mod value;
 mod whitespace;
+mod zones;
 
 pub use error::{ErrorKind, TemplateError};
 pub use number::Number;
