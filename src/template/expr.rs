@@ -523,7 +523,18 @@ impl<'a> Renderer<'a> {
                 }
                 let l = self.to_text(l, left_span)?;
                 let r = self.to_text(r, right_span)?;
-                if l == r { Ordering::Equal } else { Ordering::Less }
+                match strings_equal(&l, &r) {
+                    Some(true) => Ordering::Equal,
+                    Some(false) => Ordering::Less,
+                    None => {
+                        return Err(error(
+                            ErrorKind::Evaluation,
+                            span,
+                            "these strings hold combining accents, and whether they are equal \
+                             under FreeMarker's collation cannot be decided exactly here",
+                        ));
+                    }
+                }
             }
             _ => {
                 return Err(error(
@@ -623,4 +634,44 @@ impl<'a> Renderer<'a> {
         }
         Ok(())
     }
+}
+
+/// Returns whether two strings are equal as FreeMarker's `==` decides: with Java's en_US
+/// collator, which ignores control characters and matches some letter-and-accent sequences
+/// with precomposed letters. `None` when that cannot be decided exactly here.
+///
+/// The collator is reproduced for characters up to U+024F. Beyond, U+200B to U+200F are
+/// ignored as Java does, and a combining accent (U+0300 to U+036F) leaves the answer undecided.
+pub fn strings_equal(left: &str, right: &str) -> Option<bool> {
+    if left == right {
+        return Some(true);
+    }
+    let ascii_visible = |s: &str| s.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if ascii_visible(left) && ascii_visible(right) {
+        return Some(false);
+    }
+    if super::text::collation_is_exact([left, right]) {
+        return Some(super::text::collate(left, right) == Ordering::Equal);
+    }
+    let combining = |s: &str| s.chars().any(|c| ('\u{300}'..='\u{36f}').contains(&c));
+    if combining(left) || combining(right) {
+        return None;
+    }
+    let visible =
+        |s: &str| -> String { s.chars().filter(|&c| !is_collation_ignorable(c)).collect() };
+    let (l, r) = (visible(left), visible(right));
+    if l == left && r == right {
+        return Some(false);
+    }
+    if super::text::collation_is_exact([l.as_str(), r.as_str()]) {
+        return Some(super::text::collate(&l, &r) == Ordering::Equal);
+    }
+    Some(l == r)
+}
+
+/// Returns true for characters Java's en_US collator ignores completely: controls and
+/// U+200B to U+200F.
+fn is_collation_ignorable(c: char) -> bool {
+    ('\u{200b}'..='\u{200f}').contains(&c)
+        || (u32::from(c) < 0x250 && super::text::collate(&c.to_string(), "") == Ordering::Equal)
 }

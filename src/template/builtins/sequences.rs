@@ -446,7 +446,7 @@ fn sort_kind(value: &Val<'_>) -> Option<&'static str> {
 /// Returns true when two values have the same type and are equal, as `?seq_contains` decides.
 fn strictly_equal(left: &Val<'_>, right: &Val<'_>) -> bool {
     match (left, right) {
-        (Val::Str(l), Val::Str(r)) => l == r,
+        (Val::Str(l), Val::Str(r)) => crate::template::expr::strings_equal(l, r).unwrap_or(l == r),
         (Val::Num(l), Val::Num(r)) => l.compare(r).is_ok_and(|o| o == Ordering::Equal),
         (Val::Bool(l), Val::Bool(r)) => l == r,
         _ => false,
