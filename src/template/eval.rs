@@ -183,6 +183,10 @@ impl<'a> Renderer<'a> {
 
     /// Renders `nodes` into `out`.
     pub fn render_nodes(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
+        super::parser::grow_stack(|| self.render_sequence(nodes, out))
+    }
+
+    fn render_sequence(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
         for node in nodes {
             let flow = self.render_node(node, out)?;
             if flow != Flow::Normal {

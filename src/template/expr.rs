@@ -41,6 +41,10 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
+        super::parser::grow_stack(|| self.eval_step(expr))
+    }
+
+    fn eval_step(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
         let value = match &expr.node {
             ExprKind::Str(s) => Val::Str(Cow::Borrowed(s)),
             ExprKind::Number(n) => Val::Num(Cow::Borrowed(n)),

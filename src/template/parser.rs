@@ -419,7 +419,7 @@ impl<'s> Parser<'s> {
         let span = self.span();
         self.check_convention(name, span)?;
         self.enter(span)?;
-        let result = match name {
+        let result = grow_stack(|| match name {
             "if" => self.parse_if(),
             "list" => self.parse_list(),
             "items" => self.parse_items(),
@@ -439,7 +439,7 @@ impl<'s> Parser<'s> {
                  define macros",
             )),
             _ => Err(self.error_at(span, unsupported_directive(name))),
-        };
+        });
         self.leave();
         result
     }
@@ -985,7 +985,7 @@ impl<'s> Parser<'s> {
     pub(super) fn parse_expression(&mut self) -> PResult<Expr> {
         let span = self.span();
         self.enter(span)?;
-        let result = self.parse_or();
+        let result = grow_stack(|| self.parse_or());
         self.leave();
         result
     }
@@ -1567,6 +1567,14 @@ const BOOLEAN_ONLY: &[LiteralKind] =
 
 /// Hash and sequence literals, which `==`, `!=` and `${}` reject.
 const NOT_COLLECTION: &[LiteralKind] = &[LiteralKind::Hash, LiteralKind::Sequence];
+
+/// Runs `f`, first moving to a new stack segment when less than 64 KiB of stack remain.
+///
+/// Parsing and rendering recurse once per nesting level, and unoptimised builds use large
+/// frames, so the nesting limit alone cannot keep a 2 MiB thread stack from overflowing.
+pub fn grow_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, f)
+}
 
 fn arguments_wanted(min: u8, max: u8) -> String {
     match (min, max) {
