@@ -87,6 +87,8 @@ pub struct Renderer<'a> {
     pub iterations: u64,
     /// Length of the output buffer when the render started.
     pub out_start: usize,
+    /// Current nesting of node lists and expressions, for checking the stack.
+    pub depth: u32,
 }
 
 impl<'a> Renderer<'a> {
@@ -111,7 +113,18 @@ impl<'a> Renderer<'a> {
             steps: 0,
             iterations: 0,
             out_start,
+            depth: 0,
         }
+    }
+
+    /// Runs `f` one nesting level deeper, checking every fourth level that enough stack
+    /// remains (see [`grow_stack`](super::parser::grow_stack)).
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.depth += 1;
+        let result =
+            if self.depth % 4 == 0 { super::parser::grow_stack(|| f(self)) } else { f(self) };
+        self.depth -= 1;
+        result
     }
 
     /// Converts a render error into a template error pointing into the source.
@@ -183,7 +196,7 @@ impl<'a> Renderer<'a> {
 
     /// Renders `nodes` into `out`.
     pub fn render_nodes(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
-        super::parser::grow_stack(|| self.render_sequence(nodes, out))
+        self.nested(|renderer| renderer.render_sequence(nodes, out))
     }
 
     fn render_sequence(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {

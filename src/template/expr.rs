@@ -41,7 +41,7 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
-        super::parser::grow_stack(|| self.eval_step(expr))
+        self.nested(|renderer| renderer.eval_step(expr))
     }
 
     fn eval_step(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {

@@ -1505,7 +1505,7 @@ impl<'s> Parser<'s> {
             ));
         }
         let span = target.span.to(end);
-        let call = BuiltInCall { target, builtin, args, frame };
+        let call = BuiltInCall { target, builtin, args, frame, cache: Default::default() };
         Ok(Spanned::new(ExprKind::BuiltIn(Box::new(call)), span))
     }
 
@@ -1568,12 +1568,13 @@ const BOOLEAN_ONLY: &[LiteralKind] =
 /// Hash and sequence literals, which `==`, `!=` and `${}` reject.
 const NOT_COLLECTION: &[LiteralKind] = &[LiteralKind::Hash, LiteralKind::Sequence];
 
-/// Runs `f`, first moving to a new stack segment when less than 64 KiB of stack remain.
+/// Runs `f`, first moving to a new 1 MiB stack segment when less than 256 KiB of stack remain.
 ///
-/// Parsing and rendering recurse once per nesting level, and unoptimised builds use large
-/// frames, so the nesting limit alone cannot keep a 2 MiB thread stack from overflowing.
+/// Parsing and rendering recurse once per nesting level, and unoptimised builds use frames of
+/// tens of KiB, so the nesting limit alone cannot keep a 2 MiB thread stack from overflowing.
+/// The margin covers the levels between two checks.
 pub fn grow_stack<T>(f: impl FnOnce() -> T) -> T {
-    stacker::maybe_grow(64 * 1024, 1024 * 1024, f)
+    stacker::maybe_grow(256 * 1024, 1024 * 1024, f)
 }
 
 fn arguments_wanted(min: u8, max: u8) -> String {

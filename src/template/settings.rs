@@ -17,9 +17,12 @@ pub struct Settings {
     pub boolean_format: Option<(String, String)>,
     /// `date_format`, `time_format` and `datetime_format`; `None` while unset.
     pub date_formats: [Option<DateFormat>; 3],
-    /// The `time_zone` dates print and parse in.
-    pub time_zone: TimeZone,
+    /// The `time_zone` dates print and parse in; `None` for UTC.
+    pub time_zone: Option<TimeZone>,
 }
+
+/// UTC, built once because building a zone looks it up in the zone table.
+static UTC: std::sync::LazyLock<TimeZone> = std::sync::LazyLock::new(TimeZone::utc);
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -28,7 +31,7 @@ impl Default for Settings {
             number_format: NumberFormat::Computer,
             boolean_format: None,
             date_formats: [None, None, None],
-            time_zone: TimeZone::utc(),
+            time_zone: None,
         }
     }
 }
@@ -63,7 +66,7 @@ impl Settings {
             }
             Setting::TimeZone => {
                 // Like Java's `TimeZone.getTimeZone`, an unknown name gives GMT without error.
-                self.time_zone = TimeZone::from_setting(value);
+                self.time_zone = Some(TimeZone::from_setting(value));
             }
             Setting::UrlEscapingCharset | Setting::OutputEncoding => {
                 if !value.eq_ignore_ascii_case("UTF-8") {
@@ -74,6 +77,11 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// Returns the time zone dates print and parse in.
+    pub fn zone(&self) -> &TimeZone {
+        self.time_zone.as_ref().unwrap_or(&UTC)
     }
 
     /// Returns the format setting for dates of `kind`; `None` while it is unset.

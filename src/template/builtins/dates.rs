@@ -56,7 +56,7 @@ impl<'a> Renderer<'a> {
                     _ => IsoOptions { precision: IsoPrecision::Millis, ..IsoOptions::ISO_LOCAL },
                 };
                 let mut out = String::new();
-                date.write_iso(&self.settings.time_zone, options, &mut out).map_err(failed)?;
+                date.write_iso(self.settings.zone(), options, &mut out).map_err(failed)?;
                 Val::Str(Cow::Owned(out))
             }
             BuiltIn::Long => match target {
@@ -103,8 +103,10 @@ impl<'a> Renderer<'a> {
         let format = match call.args.first() {
             Some(_) => {
                 let format_text = self.arg_text(call, 0)?;
-                DateFormat::parse(&format_text)
-                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?
+                let format = self
+                    .cached_date_format(call, &format_text)
+                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
+                DateFormat::clone(&format)
             }
             None => match self.settings.date_format(kind) {
                 Some(format) => format.clone(),
@@ -128,7 +130,7 @@ impl<'a> Renderer<'a> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         format
-            .parse_text(&text, kind, &self.settings.time_zone, now)
+            .parse_text(&text, kind, self.settings.zone(), now)
             .map(Val::Date)
             .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
     }
@@ -170,7 +172,7 @@ impl<'a> Renderer<'a> {
         span: Span,
         out: &mut String,
     ) -> R<()> {
-        date.write_format(format, &self.settings.time_zone, out)
+        date.write_format(format, self.settings.zone(), out)
             .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
     }
 
@@ -178,7 +180,7 @@ impl<'a> Renderer<'a> {
     pub fn write_iso_utc_ms(&mut self, date: &DateTime, out: &mut String) {
         // Writing in UTC cannot fail for a date that was computed once already; an instant out
         // of range would have failed when it was created or printed.
-        let _ = date.write_iso(&self.settings.time_zone, IsoOptions::ISO_UTC_MS, out);
+        let _ = date.write_iso(self.settings.zone(), IsoOptions::ISO_UTC_MS, out);
     }
 
     /// `?string` on a date: with a pattern or format name, or with the format setting.
@@ -196,7 +198,8 @@ impl<'a> Renderer<'a> {
             0 => self.write_date(&date, span, &mut out)?,
             1 => {
                 let text = self.arg_text(call, 0)?;
-                let format = DateFormat::parse(&text)
+                let format = self
+                    .cached_date_format(call, &text)
                     .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
                 self.write_date_with(&date, &format, span, &mut out)?;
             }
