@@ -233,7 +233,7 @@ impl<'a> Renderer<'a> {
                         None => true,
                         Some(condition) => {
                             self.step(condition.span)?;
-                            self.eval_condition(condition, "#if condition")?
+                            self.eval_condition(condition, "the `#if` condition")?
                         }
                     };
                     if taken {

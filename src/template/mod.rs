@@ -126,6 +126,25 @@ impl Template {
         }
     }
 
+    /// Returns the compiled render nodes in debug notation, for snapshot tests of the parser.
+    #[doc(hidden)]
+    pub fn debug_nodes(&self) -> String {
+        format!("{:#?}", self.program.nodes)
+    }
+
+    /// Returns the tokens of `source` in debug notation, one per line with its line and
+    /// column, for snapshot tests of the lexer.
+    #[doc(hidden)]
+    pub fn debug_tokens(source: &str) -> Result<String, TemplateError> {
+        let lines = lexer::LineIndex::new(source);
+        let tokens = lexer::tokenize("tokens", source, &lines)?;
+        let mut out = String::new();
+        for token in tokens {
+            out.push_str(&format!("{}:{} {:?}\n", token.span.line, token.span.column, token.node));
+        }
+        Ok(out)
+    }
+
     /// Renders the template into a new string.
     pub fn render(&self, vars: &[(&str, &Value)]) -> Result<String, TemplateError> {
         let mut out = String::new();
