@@ -1,6 +1,6 @@
 //! Runs the generated cases whose expected results Apache FreeMarker 2.3.31 produced.
 //!
-//! `tests/template-inputs/oracle/*.jsonl` holds one case per line: a template and either the
+//! `tests/template-inputs/oracle/*.jsonl` contains one case per line: a template and either the
 //! exact output or the class of the error FreeMarker raised. Error classes must match, and a
 //! parse error must come from `Template::compile`.
 

@@ -184,3 +184,9 @@ fn nesting_at_the_limit_fits_a_small_stack() {
         .expect("the thread starts");
     assert!(handle.join().is_ok());
 }
+
+#[test]
+fn template_is_send_and_sync() {
+    fn shared<T: Send + Sync + 'static>() {}
+    shared::<Template>();
+}

@@ -1,6 +1,6 @@
 //! Snapshot tests of rendering, error reports, lexer tokens and parser output.
 //!
-//! Each file in `tests/template-inputs/` holds a JSON object of top-level variables, a line
+//! Each file in `tests/template-inputs/` contains a JSON object of top-level variables, a line
 //! `---`, and a template. Files whose name starts with `err_` must fail; their snapshot is the
 //! error report with the caret.
 
