@@ -115,7 +115,12 @@ impl<'a> Renderer<'a> {
                 let l = self.eval_opt(left)?;
                 let r = self.eval_opt(right)?;
                 let l = l.ok_or_else(|| self.missing(left.span))?;
-                let r = r.ok_or_else(|| self.missing(right.span))?;
+                let Some(r) = r else {
+                    // FreeMarker converts the left operand to text before it finds the right
+                    // one missing, so a boolean or hash on the left fails first.
+                    self.to_text(&l, left.span)?;
+                    return Err(self.missing(right.span));
+                };
                 self.arithmetic(ArithOp::Add, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Arith(op, left, right) => {
