@@ -75,6 +75,44 @@ pub struct BuiltInCall {
     pub args: Vec<Expr>,
     /// For loop-variable built-ins (`x?index`): the loop frame of `x`.
     pub frame: Option<u16>,
+    /// The compiled form of the last pattern or format this call used.
+    pub cache: CallCache,
+}
+
+/// A one-entry cache of the compiled regular expression or format of a built-in call, so a
+/// pattern written in the template is compiled once rather than on every render.
+#[derive(Default)]
+pub struct CallCache(pub std::sync::Mutex<Option<Cached>>);
+
+/// A compiled pattern with the text it was compiled from.
+#[derive(Clone)]
+pub enum Cached {
+    /// A regular expression; the key is the pattern, a NUL and the flags.
+    Regex(String, std::sync::Arc<super::regex::JavaRegex>),
+    /// A number format.
+    Number(String, std::sync::Arc<super::number::NumberFormat>),
+    /// A date format.
+    Date(String, std::sync::Arc<super::date::DateFormat>),
+}
+
+impl Clone for CallCache {
+    /// Returns an empty cache; a copy compiles its own patterns.
+    fn clone(&self) -> CallCache {
+        CallCache::default()
+    }
+}
+
+impl PartialEq for CallCache {
+    /// Treats all caches as equal, since a cache never changes what a call means.
+    fn eq(&self, _other: &CallCache) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for CallCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallCache")
+    }
 }
 
 /// A one-parameter lambda: `x -> body`.

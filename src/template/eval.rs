@@ -87,6 +87,8 @@ pub struct Renderer<'a> {
     pub iterations: u64,
     /// Length of the output buffer when the render started.
     pub out_start: usize,
+    /// Current nesting of node lists and expressions, for checking the stack.
+    pub depth: u32,
 }
 
 impl<'a> Renderer<'a> {
@@ -111,7 +113,18 @@ impl<'a> Renderer<'a> {
             steps: 0,
             iterations: 0,
             out_start,
+            depth: 0,
         }
+    }
+
+    /// Runs `f` one nesting level deeper, checking every fourth level that enough stack
+    /// remains (see [`grow_stack`](super::parser::grow_stack)).
+    pub fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.depth += 1;
+        let result =
+            if self.depth % 4 == 0 { super::parser::grow_stack(|| f(self)) } else { f(self) };
+        self.depth -= 1;
+        result
     }
 
     /// Converts a render error into a template error pointing into the source.
@@ -183,6 +196,10 @@ impl<'a> Renderer<'a> {
 
     /// Renders `nodes` into `out`.
     pub fn render_nodes(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
+        self.nested(|renderer| renderer.render_sequence(nodes, out))
+    }
+
+    fn render_sequence(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
         for node in nodes {
             let flow = self.render_node(node, out)?;
             if flow != Flow::Normal {
@@ -216,7 +233,7 @@ impl<'a> Renderer<'a> {
                         None => true,
                         Some(condition) => {
                             self.step(condition.span)?;
-                            self.eval_condition(condition, "#if condition")?
+                            self.eval_condition(condition, "the `#if` condition")?
                         }
                     };
                     if taken {
@@ -274,6 +291,7 @@ impl<'a> Renderer<'a> {
         match self.eval(condition)? {
             Val::Bool(b) => Ok(b),
             Val::Matches(m) => Ok(m.whole),
+            Val::Nothing => Ok(false),
             other => Err(self.expected(condition.span, context, "a boolean", &other)),
         }
     }
@@ -311,7 +329,7 @@ impl<'a> Renderer<'a> {
                 .settings
                 .write_number(n, out)
                 .map_err(|e| error(ErrorKind::Evaluation, span, e))?,
-            Val::Empty => {}
+            Val::Empty | Val::Nothing => {}
             Val::Match(matches, index) => {
                 if let Some(Some(text)) = matches.matches.get(*index).and_then(|m| m.first()) {
                     out.push_str(text);
@@ -339,7 +357,7 @@ impl<'a> Renderer<'a> {
     pub fn to_text<'v>(&mut self, value: &'v Val<'a>, span: Span) -> R<Cow<'v, str>> {
         match value {
             Val::Str(s) => Ok(Cow::Borrowed(s.as_ref())),
-            Val::Empty => Ok(Cow::Borrowed("")),
+            Val::Empty | Val::Nothing => Ok(Cow::Borrowed("")),
             _ => {
                 let mut out = String::new();
                 self.write_text(value, span, &mut out)?;
@@ -410,7 +428,7 @@ impl<'a> Renderer<'a> {
         binding: Option<Binding>,
     ) -> R<Option<usize>> {
         match (value, binding) {
-            (Val::Empty, _) => Ok(Some(0)),
+            (Val::Empty | Val::Nothing, _) => Ok(Some(0)),
             (Val::Seq(seq), None | Some(Binding::Item)) => Ok(seq.len()),
             (Val::Matches(m), None | Some(Binding::Item)) => Ok(Some(m.matches.len())),
             (Val::Hash(hash), None | Some(Binding::KeyValue)) => Ok(Some(hash.len())),

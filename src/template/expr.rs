@@ -41,6 +41,10 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
+        self.nested(|renderer| renderer.eval_step(expr))
+    }
+
+    fn eval_step(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
         let value = match &expr.node {
             ExprKind::Str(s) => Val::Str(Cow::Borrowed(s)),
             ExprKind::Number(n) => Val::Num(Cow::Borrowed(n)),
@@ -92,7 +96,7 @@ impl<'a> Renderer<'a> {
                 let target_value = self.eval(target)?;
                 return match target_value {
                     Val::Hash(hash) => Ok(hash.get(name)),
-                    Val::Empty => Ok(None),
+                    Val::Empty | Val::Nothing => Ok(None),
                     other => Err(self.expected(target.span, "`.`", "a hash", &other)),
                 };
             }
@@ -106,14 +110,31 @@ impl<'a> Renderer<'a> {
             ExprKind::Pos(operand) => {
                 Val::Num(Cow::Owned(self.eval_number(operand, "unary `+`")?.into_owned()))
             }
+            ExprKind::Arith(ArithOp::Add, left, right) => {
+                // FreeMarker evaluates both operands of `+` before it checks either.
+                let l = self.eval_opt(left)?;
+                let r = self.eval_opt(right)?;
+                let l = l.ok_or_else(|| self.missing(left.span))?;
+                let Some(r) = r else {
+                    // FreeMarker converts the left operand to text before it finds the right
+                    // one missing, so a boolean or hash on the left fails first.
+                    self.to_text(&l, left.span)?;
+                    return Err(self.missing(right.span));
+                };
+                self.arithmetic(ArithOp::Add, l, r, left.span, right.span, expr.span)?
+            }
             ExprKind::Arith(op, left, right) => {
-                let l = self.eval(left)?;
-                let r = self.eval(right)?;
+                let context = format!("`{}`", op.symbol());
+                let l = Val::Num(self.eval_number(left, &context)?);
+                let r = Val::Num(self.eval_number(right, &context)?);
                 self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Compare(op, left, right) => {
-                let l = self.eval(left)?;
-                let r = self.eval(right)?;
+                // FreeMarker evaluates both operands of a comparison before it checks either.
+                let l = self.eval_opt(left)?;
+                let r = self.eval_opt(right)?;
+                let l = l.ok_or_else(|| self.missing(left.span))?;
+                let r = r.ok_or_else(|| self.missing(right.span))?;
                 Val::Bool(self.compare(*op, &l, &r, left.span, right.span, expr.span)?)
             }
             ExprKind::And(left, right) => {
@@ -193,7 +214,7 @@ impl<'a> Renderer<'a> {
                 let index = n.to_index();
                 match &target_value {
                     Val::Seq(seq) => Ok(usize::try_from(index).ok().and_then(|i| seq.get(i))),
-                    Val::Empty => Ok(None),
+                    Val::Empty | Val::Nothing => Ok(None),
                     Val::Matches(m) => Ok(usize::try_from(index)
                         .ok()
                         .filter(|&i| i < m.matches.len())
@@ -219,7 +240,7 @@ impl<'a> Renderer<'a> {
             }
             Val::Str(name) => match target_value {
                 Val::Hash(hash) => Ok(hash.get(&name)),
-                Val::Empty => Ok(None),
+                Val::Empty | Val::Nothing => Ok(None),
                 other => Err(self.expected(target.span, "`[\"key\"]`", "a hash", &other)),
             },
             Val::Seq(Seq::Range(range)) => {
@@ -420,6 +441,7 @@ impl<'a> Renderer<'a> {
                     | Val::Bool(_)
                     | Val::Date(_)
                     | Val::Empty
+                    | Val::Nothing
                     | Val::Match(..)
             )
         };
@@ -510,7 +532,18 @@ impl<'a> Renderer<'a> {
                 }
                 let l = self.to_text(l, left_span)?;
                 let r = self.to_text(r, right_span)?;
-                if l == r { Ordering::Equal } else { Ordering::Less }
+                match strings_equal(&l, &r) {
+                    Some(true) => Ordering::Equal,
+                    Some(false) => Ordering::Less,
+                    None => {
+                        return Err(error(
+                            ErrorKind::Evaluation,
+                            span,
+                            "these strings hold combining accents, and whether they are equal \
+                             under FreeMarker's collation cannot be decided exactly here",
+                        ));
+                    }
+                }
             }
             _ => {
                 return Err(error(
@@ -553,7 +586,7 @@ impl<'a> Renderer<'a> {
             Val::Str(s) => super::value::write_json_string(s, out),
             Val::Num(n) => n.write_json(out),
             Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Val::Empty => out.push_str("null"),
+            Val::Empty | Val::Nothing => out.push_str("null"),
             Val::Date(date) => {
                 let mut text = String::new();
                 self.write_iso_utc_ms(date, &mut text);
@@ -610,4 +643,44 @@ impl<'a> Renderer<'a> {
         }
         Ok(())
     }
+}
+
+/// Returns whether two strings are equal as FreeMarker's `==` decides: with Java's en_US
+/// collator, which ignores control characters and matches some letter-and-accent sequences
+/// with precomposed letters. `None` when that cannot be decided exactly here.
+///
+/// The collator is reproduced for characters up to U+024F. Beyond, U+200B to U+200F are
+/// ignored as Java does, and a combining accent (U+0300 to U+036F) leaves the answer undecided.
+pub fn strings_equal(left: &str, right: &str) -> Option<bool> {
+    if left == right {
+        return Some(true);
+    }
+    let ascii_visible = |s: &str| s.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if ascii_visible(left) && ascii_visible(right) {
+        return Some(false);
+    }
+    if super::text::collation_is_exact([left, right]) {
+        return Some(super::text::collate(left, right) == Ordering::Equal);
+    }
+    let combining = |s: &str| s.chars().any(|c| ('\u{300}'..='\u{36f}').contains(&c));
+    if combining(left) || combining(right) {
+        return None;
+    }
+    let visible =
+        |s: &str| -> String { s.chars().filter(|&c| !is_collation_ignorable(c)).collect() };
+    let (l, r) = (visible(left), visible(right));
+    if l == left && r == right {
+        return Some(false);
+    }
+    if super::text::collation_is_exact([l.as_str(), r.as_str()]) {
+        return Some(super::text::collate(&l, &r) == Ordering::Equal);
+    }
+    Some(l == r)
+}
+
+/// Returns true for characters Java's en_US collator ignores completely: controls and
+/// U+200B to U+200F.
+fn is_collation_ignorable(c: char) -> bool {
+    ('\u{200b}'..='\u{200f}').contains(&c)
+        || (u32::from(c) < 0x250 && super::text::collate(&c.to_string(), "") == Ordering::Equal)
 }

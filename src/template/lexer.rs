@@ -137,10 +137,10 @@ pub fn tokenize(
     Ok(lexer.tokens)
 }
 
-/// Tokenizes the value of a string literal that holds `${...}` or `#{...}`.
+/// Tokenizes the value of a string literal that contains `${...}` or `#{...}`.
 ///
 /// In a string literal only interpolations are recognised; tags and comments are plain text.
-/// When the literal holds no escape, `value` is the source between its quotes and starts at byte
+/// When the literal contains no escape, `value` is the source between its quotes and starts at byte
 /// `base` of the template, so spans point at the exact source; otherwise every span is the whole
 /// literal's span.
 pub fn tokenize_string(
@@ -526,7 +526,8 @@ impl<'s> Lexer<'s> {
             b'%' => (Token::Percent, 1),
             b'<' if self.peek(1) == Some(b'=') => (Token::Lte, 2),
             b'<' => (Token::Lt, 1),
-            b'>' if self.peek(1) == Some(b'=') => (Token::Gte, 2),
+            // Outside parentheses `>=` is not one token: FreeMarker reads `>` and then `=`.
+            b'>' if self.parens > 0 && self.peek(1) == Some(b'=') => (Token::Gte, 2),
             b'>' => (Token::Gt, 1),
             b'&' if self.starts_with("&amp;&amp;") => (Token::And, 10),
             b'&' if self.starts_with("&lt;=") => (Token::Lte, 5),

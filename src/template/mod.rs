@@ -11,6 +11,7 @@
 mod ast;
 mod builtins;
 mod collation;
+mod collation_table;
 pub mod date;
 mod error;
 mod eval;
@@ -26,6 +27,7 @@ mod token;
 mod val;
 pub mod value;
 mod whitespace;
+mod zones;
 
 pub use error::{ErrorKind, TemplateError};
 pub use number::Number;
@@ -122,6 +124,25 @@ impl Template {
                 Err(renderer.to_template_error(&error))
             }
         }
+    }
+
+    /// Returns the compiled render nodes in debug notation, for snapshot tests of the parser.
+    #[doc(hidden)]
+    pub fn debug_nodes(&self) -> String {
+        format!("{:#?}", self.program.nodes)
+    }
+
+    /// Returns the tokens of `source` in debug notation, one per line with its line and
+    /// column, for snapshot tests of the lexer.
+    #[doc(hidden)]
+    pub fn debug_tokens(source: &str) -> Result<String, TemplateError> {
+        let lines = lexer::LineIndex::new(source);
+        let tokens = lexer::tokenize("tokens", source, &lines)?;
+        let mut out = String::new();
+        for token in tokens {
+            out.push_str(&format!("{}:{} {:?}\n", token.span.line, token.span.column, token.node));
+        }
+        Ok(out)
     }
 
     /// Renders the template into a new string.

@@ -57,7 +57,10 @@ pub fn parse(name: &str, source: &str, max_depth: usize) -> Result<Program, Temp
     let mut builder =
         Builder { tree: &mut parser.tree, assigned: HashMap::new(), slots: Vec::new() };
     builder.collect_assignments(root);
-    let nodes = builder.build_children(root);
+    let nodes = match builder.tree.elements[root].kind {
+        ElementKind::Root => builder.build_children(root),
+        _ => builder.build(root).into_iter().collect(),
+    };
     Ok(Program { nodes, slots: builder.slots, max_frames: parser.max_frames })
 }
 
@@ -262,6 +265,11 @@ impl<'s> Parser<'s> {
             }
             _ => return Err(self.unexpected("end of template")),
         }
+        // FreeMarker makes a lone top-level element the root itself, so it has no parent and is
+        // never dropped as blank text.
+        if children.len() == 1 {
+            return Ok(children[0]);
+        }
         let root = self.tree.add(ElementKind::Root, (1, 1), 1);
         self.tree.set_children(root, children);
         Ok(root)
@@ -358,6 +366,11 @@ impl<'s> Parser<'s> {
             return Err(self.unexpected("an expression"));
         }
         let expr = self.parse_expression()?;
+        if hash {
+            self.check_literals(&[&expr], NUMBER_ONLY, "#{...}", "a number")?;
+        } else {
+            self.check_literals(&[&expr], NOT_COLLECTION, "${...}", "a string, number or date")?;
+        }
         let digits = if hash && self.eat(&Token::Semicolon) {
             self.parse_number_digits()?
         } else {
@@ -406,7 +419,7 @@ impl<'s> Parser<'s> {
         let span = self.span();
         self.check_convention(name, span)?;
         self.enter(span)?;
-        let result = match name {
+        let result = grow_stack(|| match name {
             "if" => self.parse_if(),
             "list" => self.parse_list(),
             "items" => self.parse_items(),
@@ -426,7 +439,7 @@ impl<'s> Parser<'s> {
                  define macros",
             )),
             _ => Err(self.error_at(span, unsupported_directive(name))),
-        };
+        });
         self.leave();
         result
     }
@@ -972,7 +985,7 @@ impl<'s> Parser<'s> {
     pub(super) fn parse_expression(&mut self) -> PResult<Expr> {
         let span = self.span();
         self.enter(span)?;
-        let result = self.parse_or();
+        let result = grow_stack(|| self.parse_or());
         self.leave();
         result
     }
@@ -981,6 +994,7 @@ impl<'s> Parser<'s> {
         let mut left = self.parse_and()?;
         while self.eat(&Token::Or) {
             let right = self.parse_and()?;
+            self.check_literals(&[&left, &right], BOOLEAN_ONLY, "||", "a boolean")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Or(Box::new(left), Box::new(right)), span);
         }
@@ -991,6 +1005,7 @@ impl<'s> Parser<'s> {
         let mut left = self.parse_equality()?;
         while self.eat(&Token::And) {
             let right = self.parse_equality()?;
+            self.check_literals(&[&left, &right], BOOLEAN_ONLY, "&&", "a boolean")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::And(Box::new(left), Box::new(right)), span);
         }
@@ -1006,6 +1021,13 @@ impl<'s> Parser<'s> {
         };
         self.advance();
         let right = self.parse_relational()?;
+        let symbol = op.symbol();
+        self.check_literals(
+            &[&left, &right],
+            NOT_COLLECTION,
+            symbol,
+            "a value other than a hash or sequence",
+        )?;
         let span = left.span.to(right.span);
         Ok(Spanned::new(ExprKind::Compare(op, Box::new(left), Box::new(right)), span))
     }
@@ -1021,25 +1043,7 @@ impl<'s> Parser<'s> {
         };
         self.advance();
         let right = self.parse_range()?;
-        for side in [&left, &right] {
-            let literal = match side.node {
-                ExprKind::Str(_) | ExprKind::Interpolated(_) => Some("string"),
-                ExprKind::Bool(_) => Some("boolean"),
-                ExprKind::Seq(_) => Some("sequence"),
-                ExprKind::Hash(_) => Some("hash"),
-                _ => None,
-            };
-            if let Some(kind) = literal {
-                return Err(self.error_at(
-                    side.span,
-                    format!(
-                        "found a {kind} literal beside `{}`, expected a number or date: only \
-                         numbers and dates have an order",
-                        op.symbol()
-                    ),
-                ));
-            }
-        }
+        self.check_literals(&[&left, &right], NUMBER_ONLY, op.symbol(), "a number")?;
         let span = left.span.to(right.span);
         Ok(Spanned::new(ExprKind::Compare(op, Box::new(left), Box::new(right)), span))
     }
@@ -1058,6 +1062,9 @@ impl<'s> Parser<'s> {
         } else {
             (Some(Box::new(self.parse_additive()?)), kind)
         };
+        let mut sides = vec![&left];
+        sides.extend(end.as_deref());
+        self.check_literals(&sides, NUMBER_ONLY, "..", "a number")?;
         let span = left.span.to(end.as_ref().map_or(op_span, |e| e.span));
         Ok(Spanned::new(ExprKind::Range(Box::new(left), end, kind), span))
     }
@@ -1072,6 +1079,9 @@ impl<'s> Parser<'s> {
             };
             self.advance();
             let right = self.parse_multiplicative()?;
+            if op == ArithOp::Sub {
+                self.check_literals(&[&left, &right], NUMBER_ONLY, "-", "a number")?;
+            }
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Arith(op, Box::new(left), Box::new(right)), span);
         }
@@ -1088,6 +1098,7 @@ impl<'s> Parser<'s> {
             };
             self.advance();
             let right = self.parse_unary()?;
+            self.check_literals(&[&left, &right], NUMBER_ONLY, op.symbol(), "a number")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Arith(op, Box::new(left), Box::new(right)), span);
         }
@@ -1261,6 +1272,37 @@ impl<'s> Parser<'s> {
             }
             _ => Err(self.unexpected("an expression")),
         }
+    }
+
+    /// Rejects literals of the kinds `rejected` as operands of `operator`, as FreeMarker does
+    /// while parsing (`"x" * 2`, `t && 1`, `${[1, 2]}`).
+    fn check_literals(
+        &self,
+        operands: &[&Expr],
+        rejected: &[LiteralKind],
+        operator: &str,
+        expected: &str,
+    ) -> PResult<()> {
+        for operand in operands {
+            let kind = match operand.node {
+                ExprKind::Str(_) | ExprKind::Interpolated(_) => LiteralKind::String,
+                ExprKind::Number(_) => LiteralKind::Number,
+                ExprKind::Bool(_) => LiteralKind::Boolean,
+                ExprKind::Hash(_) => LiteralKind::Hash,
+                ExprKind::Seq(_) => LiteralKind::Sequence,
+                _ => continue,
+            };
+            if rejected.contains(&kind) {
+                return Err(self.error_at(
+                    operand.span,
+                    format!(
+                        "found a {} literal as operand of `{operator}`, expected {expected}",
+                        kind.name()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Resolves a name: a loop variable or lambda parameter in scope, or a template or data
@@ -1463,7 +1505,7 @@ impl<'s> Parser<'s> {
             ));
         }
         let span = target.span.to(end);
-        let call = BuiltInCall { target, builtin, args, frame };
+        let call = BuiltInCall { target, builtin, args, frame, cache: Default::default() };
         Ok(Spanned::new(ExprKind::BuiltIn(Box::new(call)), span))
     }
 
@@ -1491,6 +1533,48 @@ impl<'s> Parser<'s> {
         let span = start.to(body.span);
         Ok(Spanned::new(ExprKind::Lambda(Box::new(Lambda { frame, body })), span))
     }
+}
+
+/// The kinds of literals, for the operand checks FreeMarker makes while parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiteralKind {
+    String,
+    Number,
+    Boolean,
+    Hash,
+    Sequence,
+}
+
+impl LiteralKind {
+    fn name(self) -> &'static str {
+        match self {
+            LiteralKind::String => "string",
+            LiteralKind::Number => "number",
+            LiteralKind::Boolean => "boolean",
+            LiteralKind::Hash => "hash",
+            LiteralKind::Sequence => "sequence",
+        }
+    }
+}
+
+/// Literals that cannot be numbers: the operands of `- * / %`, `<`, `..` and `#{}`.
+const NUMBER_ONLY: &[LiteralKind] =
+    &[LiteralKind::String, LiteralKind::Boolean, LiteralKind::Hash, LiteralKind::Sequence];
+
+/// Literals that cannot be booleans: the operands of `&&` and `||`.
+const BOOLEAN_ONLY: &[LiteralKind] =
+    &[LiteralKind::String, LiteralKind::Number, LiteralKind::Hash, LiteralKind::Sequence];
+
+/// Hash and sequence literals, which `==`, `!=` and `${}` reject.
+const NOT_COLLECTION: &[LiteralKind] = &[LiteralKind::Hash, LiteralKind::Sequence];
+
+/// Runs `f`, first moving to a new 1 MiB stack segment when less than 256 KiB of stack remain.
+///
+/// Parsing and rendering recurse once per nesting level, and unoptimised builds use frames of
+/// tens of KiB, so the nesting limit alone cannot keep a 2 MiB thread stack from overflowing.
+/// The margin covers the levels between two checks.
+pub fn grow_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(256 * 1024, 1024 * 1024, f)
 }
 
 fn arguments_wanted(min: u8, max: u8) -> String {

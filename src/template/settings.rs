@@ -1,45 +1,8 @@
 //! The settings `<#setting>` changes during a render, and the text conversions they drive.
 
 use super::ast::{NumberDigits, Setting};
-use super::date::{DateKind, DatePattern, IsoOptions, IsoPrecision, TimeZone};
+use super::date::{DateFormat, DateKind, TimeZone};
 use super::number::{Number, NumberFormat};
-
-/// A date format: a `SimpleDateFormat` pattern or an ISO 8601 form.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DateFormat {
-    /// A `SimpleDateFormat` pattern such as `yyyy-MM-dd HH:mm`.
-    Pattern(DatePattern),
-    /// `iso`, `iso_ms`, `xs` or `xs_ms`.
-    Iso(IsoOptions),
-}
-
-impl DateFormat {
-    /// Parses a date format as `?string(...)`, `?datetime(...)` and the format settings take
-    /// it; the error says why the format is rejected.
-    pub fn parse(text: &str) -> Result<DateFormat, String> {
-        let always =
-            |options: IsoOptions| IsoOptions { precision: IsoPrecision::MillisAlways, ..options };
-        match text {
-            "iso" => return Ok(DateFormat::Iso(IsoOptions::MILLIS)),
-            "iso_ms" => return Ok(DateFormat::Iso(IsoOptions::MILLIS_ALWAYS)),
-            "xs" => return Ok(DateFormat::Iso(IsoOptions::XS)),
-            "xs_ms" => return Ok(DateFormat::Iso(always(IsoOptions::XS))),
-            "short" | "medium" | "long" | "full" => {
-                return Err(format!(
-                    "date style {text:?} depends on the JDK and is not supported; give a pattern \
-                     such as \"yyyy-MM-dd HH:mm:ss\""
-                ));
-            }
-            _ => {}
-        }
-        if text.starts_with("iso") || text.starts_with("xs") {
-            return Err(format!(
-                "date format {text:?} is not supported; use a pattern, \"iso\", \"iso_ms\", \"xs\" or \"xs_ms\""
-            ));
-        }
-        DatePattern::parse(text).map(DateFormat::Pattern).map_err(|e| e.to_string())
-    }
-}
 
 /// Render settings, starting from sluice's configuration of FreeMarker: `number_format`
 /// `computer`, the default `boolean_format`, locale en_US, time zone UTC.
@@ -54,9 +17,12 @@ pub struct Settings {
     pub boolean_format: Option<(String, String)>,
     /// `date_format`, `time_format` and `datetime_format`; `None` while unset.
     pub date_formats: [Option<DateFormat>; 3],
-    /// The `time_zone` dates print and parse in.
-    pub time_zone: TimeZone,
+    /// The `time_zone` dates print and parse in; `None` for UTC.
+    pub time_zone: Option<TimeZone>,
 }
+
+/// UTC, built once because building a zone looks it up in the zone table.
+static UTC: std::sync::LazyLock<TimeZone> = std::sync::LazyLock::new(TimeZone::utc);
 
 impl Default for Settings {
     fn default() -> Settings {
@@ -65,7 +31,7 @@ impl Default for Settings {
             number_format: NumberFormat::Computer,
             boolean_format: None,
             date_formats: [None, None, None],
-            time_zone: TimeZone::utc(),
+            time_zone: None,
         }
     }
 }
@@ -92,11 +58,15 @@ impl Settings {
                     Setting::TimeFormat => 1,
                     _ => 2,
                 };
-                self.date_formats[index] =
-                    if value.is_empty() { None } else { Some(DateFormat::parse(value)?) };
+                self.date_formats[index] = if value.is_empty() {
+                    None
+                } else {
+                    Some(DateFormat::parse(value).map_err(|e| e.to_string())?)
+                };
             }
             Setting::TimeZone => {
-                self.time_zone = TimeZone::parse(value).map_err(|e| e.to_string())?;
+                // Like Java's `TimeZone.getTimeZone`, an unknown name gives GMT without error.
+                self.time_zone = Some(TimeZone::from_setting(value));
             }
             Setting::UrlEscapingCharset | Setting::OutputEncoding => {
                 if !value.eq_ignore_ascii_case("UTF-8") {
@@ -107,6 +77,11 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// Returns the time zone dates print and parse in.
+    pub fn zone(&self) -> &TimeZone {
+        self.time_zone.as_ref().unwrap_or(&UTC)
     }
 
     /// Returns the format setting for dates of `kind`; `None` while it is unset.

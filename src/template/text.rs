@@ -1048,14 +1048,14 @@ fn is_unit_whitespace(unit: u16) -> bool {
 
 /// Compares two strings as Java's en_US `Collator` (tertiary strength) orders them for `?sort`.
 ///
-/// NOTE: only strings for which [`collation_is_exact`] holds are ordered exactly as Java does;
-/// others fall back to a case-insensitive order with lower case first.
+/// Strings for which [`collation_is_exact`] holds (characters up to U+024F) are ordered exactly
+/// as Java orders them; other characters sort after those, in code-point order.
 pub fn collate(a: &str, b: &str) -> Ordering {
     super::collation::compare(a, b)
 }
 
-/// Returns whether every string lies in the character range [`collate`] orders exactly as
-/// Java's en_US collator, so a sort of them matches FreeMarker's.
+/// Returns whether every string lies in the character range (U+0000 to U+024F) that
+/// [`collate`] orders exactly as Java's en_US collator, so a sort of them matches FreeMarker's.
 pub fn collation_is_exact<'a>(strings: impl IntoIterator<Item = &'a str>) -> bool {
     strings.into_iter().all(super::collation::is_exact)
 }

@@ -35,6 +35,8 @@ pub enum Val<'a> {
     Date(DateTime),
     /// The value of `missing!`: an empty string, sequence and hash at once.
     Empty,
+    /// The value of `missing?if_exists`: like [`Val::Empty`], and also the boolean `false`.
+    Nothing,
     /// The result of `?matches`: a boolean (whether the whole string matched) and a sequence of
     /// the matches.
     Matches(Rc<MatchList>),
@@ -116,6 +118,7 @@ impl<'a> Val<'a> {
             Val::Hash(_) => "a hash",
             Val::Date(_) => "a date",
             Val::Empty => "an empty value",
+            Val::Nothing => "an empty value",
             Val::Matches(_) => "a regular expression match result",
             Val::Match(..) => "a string",
         }
@@ -123,17 +126,17 @@ impl<'a> Val<'a> {
 
     /// Returns true for values that are sequences (including the empty value).
     pub fn is_sequence(&self) -> bool {
-        matches!(self, Val::Seq(_) | Val::Empty | Val::Matches(_))
+        matches!(self, Val::Seq(_) | Val::Empty | Val::Nothing | Val::Matches(_))
     }
 
     /// Returns true for values that are hashes (including the empty value).
     pub fn is_hash(&self) -> bool {
-        matches!(self, Val::Hash(_) | Val::Empty)
+        matches!(self, Val::Hash(_) | Val::Empty | Val::Nothing)
     }
 
     /// Returns true for values that are strings (including the empty value).
     pub fn is_string(&self) -> bool {
-        matches!(self, Val::Str(_) | Val::Empty | Val::Match(..))
+        matches!(self, Val::Str(_) | Val::Empty | Val::Nothing | Val::Match(..))
     }
 }
 

@@ -11,11 +11,10 @@ use std::cmp::Ordering;
 use super::BuiltIn;
 use super::misc::number;
 use crate::template::ast::BuiltInCall;
-use crate::template::date::{self, DateError, DateKind, DateValue, IsoOptions, TimeZone};
+use crate::template::date::{DateError, DateFormat, DateKind, DateValue, IsoOptions, IsoPrecision};
 use crate::template::error::ErrorKind;
 use crate::template::eval::{R, RenderError, Renderer, error};
 use crate::template::number::Number;
-use crate::template::settings::DateFormat;
 use crate::template::token::Span;
 use crate::template::val::Val;
 
@@ -51,15 +50,13 @@ impl<'a> Renderer<'a> {
                     return Err(self.wrong_target(call, "a date", target));
                 };
                 let options = match call.builtin {
-                    BuiltIn::IsoUtc | BuiltIn::IsoLocal => IsoOptions::SECONDS,
-                    _ => IsoOptions::MILLIS,
-                };
-                let zone = match call.builtin {
-                    BuiltIn::IsoUtc | BuiltIn::IsoUtcMs => TimeZone::utc(),
-                    _ => self.settings.time_zone.clone(),
+                    BuiltIn::IsoUtc => IsoOptions::ISO_UTC,
+                    BuiltIn::IsoUtcMs => IsoOptions::ISO_UTC_MS,
+                    BuiltIn::IsoLocal => IsoOptions::ISO_LOCAL,
+                    _ => IsoOptions { precision: IsoPrecision::Millis, ..IsoOptions::ISO_LOCAL },
                 };
                 let mut out = String::new();
-                date.write_iso(&zone, options, &mut out).map_err(failed)?;
+                date.write_iso(self.settings.zone(), options, &mut out).map_err(failed)?;
                 Val::Str(Cow::Owned(out))
             }
             BuiltIn::Long => match target {
@@ -106,8 +103,10 @@ impl<'a> Renderer<'a> {
         let format = match call.args.first() {
             Some(_) => {
                 let format_text = self.arg_text(call, 0)?;
-                DateFormat::parse(&format_text)
-                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e))?
+                let format = self
+                    .cached_date_format(call, &format_text)
+                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
+                DateFormat::clone(&format)
             }
             None => match self.settings.date_format(kind) {
                 Some(format) => format.clone(),
@@ -126,14 +125,14 @@ impl<'a> Renderer<'a> {
                 }
             },
         };
-        let zone = self.settings.time_zone.clone();
-        let parsed = match &format {
-            DateFormat::Pattern(pattern) => {
-                pattern.parse_text(&text, &zone).map(|millis| DateValue::new(millis, kind))
-            }
-            DateFormat::Iso(_) => date::parse_iso(&text, kind, &zone),
-        };
-        parsed.map(Val::Date).map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
+        // Two-digit years fall into the century window around the current time, as in Java.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        format
+            .parse_text(&text, kind, self.settings.zone(), now)
+            .map(Val::Date)
+            .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
     }
 
     /// Evaluates `?is_date_only`, `?is_time`, `?is_datetime` and `?is_unknown_date_like`.
@@ -173,19 +172,15 @@ impl<'a> Renderer<'a> {
         span: Span,
         out: &mut String,
     ) -> R<()> {
-        let zone = &self.settings.time_zone;
-        let result = match format {
-            DateFormat::Pattern(pattern) => date.write_pattern(pattern, zone, out),
-            DateFormat::Iso(options) => date.write_iso(zone, *options, out),
-        };
-        result.map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
+        date.write_format(format, self.settings.zone(), out)
+            .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
     }
 
     /// Appends a date in ISO 8601 UTC with milliseconds, as JSON output shows dates.
     pub fn write_iso_utc_ms(&mut self, date: &DateTime, out: &mut String) {
         // Writing in UTC cannot fail for a date that was computed once already; an instant out
         // of range would have failed when it was created or printed.
-        let _ = date.write_iso(&TimeZone::utc(), IsoOptions::MILLIS, out);
+        let _ = date.write_iso(self.settings.zone(), IsoOptions::ISO_UTC_MS, out);
     }
 
     /// `?string` on a date: with a pattern or format name, or with the format setting.
@@ -203,8 +198,9 @@ impl<'a> Renderer<'a> {
             0 => self.write_date(&date, span, &mut out)?,
             1 => {
                 let text = self.arg_text(call, 0)?;
-                let format = DateFormat::parse(&text)
-                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e))?;
+                let format = self
+                    .cached_date_format(call, &text)
+                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
                 self.write_date_with(&date, &format, span, &mut out)?;
             }
             _ => {

@@ -17,7 +17,7 @@ impl<'a> Renderer<'a> {
         Ok(Some(match call.builtin {
             BuiltIn::HasContent => Val::Bool(target.as_ref().is_some_and(|v| !is_empty(v))),
             BuiltIn::Exists => Val::Bool(target.is_some()),
-            BuiltIn::IfExists => target.unwrap_or(Val::Empty),
+            BuiltIn::IfExists => target.unwrap_or(Val::Nothing),
             _ => {
                 if let Some(value) = target {
                     return Ok(Some(value));
@@ -66,6 +66,7 @@ impl<'a> Renderer<'a> {
         let condition = match target {
             Val::Bool(b) => *b,
             Val::Matches(m) => m.whole,
+            Val::Nothing => false,
             _ => return Err(self.wrong_target(call, "a boolean", target)),
         };
         self.arg(call, if condition { 0 } else { 1 })
@@ -105,7 +106,7 @@ impl<'a> Renderer<'a> {
         Some(match builtin {
             BuiltIn::IsString => target.is_string(),
             BuiltIn::IsNumber => matches!(target, Val::Num(_)),
-            BuiltIn::IsBoolean => matches!(target, Val::Bool(_) | Val::Matches(_)),
+            BuiltIn::IsBoolean => matches!(target, Val::Bool(_) | Val::Matches(_) | Val::Nothing),
             BuiltIn::IsHash | BuiltIn::IsHashEx => target.is_hash(),
             BuiltIn::IsSequence | BuiltIn::IsIndexable => target.is_sequence(),
             BuiltIn::IsEnumerable => target.is_sequence() || collection,
@@ -134,7 +135,7 @@ pub fn is_empty(value: &Val<'_>) -> bool {
         Val::Str(s) => s.is_empty(),
         Val::Seq(seq) => seq.is_empty(),
         Val::Hash(hash) => hash.is_empty(),
-        Val::Empty => true,
+        Val::Empty | Val::Nothing => true,
         Val::Matches(m) => m.matches.is_empty(),
         Val::Match(..) | Val::Num(_) | Val::Bool(_) | Val::Date(_) => false,
     }

@@ -390,6 +390,10 @@ impl<'a> Renderer<'a> {
                         out.push_str(if m.whole { "true" } else { "false" });
                         Ok(true)
                     }
+                    Val::Nothing => {
+                        out.push_str("false");
+                        Ok(true)
+                    }
                     other => Err(self.expected(
                         call.target.span,
                         "`?c`",
@@ -445,7 +449,9 @@ impl<'a> Renderer<'a> {
         let span = call.args[index].span;
         match value {
             Val::Str(s) => Ok(s.into_owned()),
-            Val::Num(_) | Val::Empty | Val::Date(_) => Ok(self.to_text(&value, span)?.into_owned()),
+            Val::Num(_) | Val::Empty | Val::Nothing | Val::Date(_) => {
+                Ok(self.to_text(&value, span)?.into_owned())
+            }
             other => {
                 let context = format!("argument {} of `?{}`", index + 1, call.builtin.name());
                 Err(self.expected(span, &context, "a string", &other))
@@ -483,5 +489,63 @@ impl<'a> Renderer<'a> {
     ) -> Box<super::eval::RenderError> {
         let context = format!("`?{}`", call.builtin.name());
         self.expected(call.target.span, &context, wanted, found)
+    }
+}
+
+impl<'a> Renderer<'a> {
+    /// Returns the compiled regular expression for `pattern` and `flags`, compiling it only when
+    /// this call site last used another one.
+    pub fn cached_regex(
+        &self,
+        call: &'a BuiltInCall,
+        pattern: &str,
+        flags: &super::regex::RegexFlags,
+    ) -> Result<std::sync::Arc<super::regex::JavaRegex>, super::regex::RegexError> {
+        let key = format!("{pattern}\0{flags:?}");
+        let mut slot = call.cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(super::ast::Cached::Regex(cached_key, regex)) = slot.as_ref() {
+            if *cached_key == key {
+                return Ok(std::sync::Arc::clone(regex));
+            }
+        }
+        let regex = std::sync::Arc::new(super::regex::JavaRegex::compile(pattern, flags)?);
+        *slot = Some(super::ast::Cached::Regex(key, std::sync::Arc::clone(&regex)));
+        Ok(regex)
+    }
+
+    /// Returns the parsed number format for `text`, parsing it only when this call site last
+    /// used another one.
+    pub fn cached_number_format(
+        &self,
+        call: &'a BuiltInCall,
+        text: &str,
+    ) -> Result<std::sync::Arc<super::number::NumberFormat>, super::number::NumberError> {
+        let mut slot = call.cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(super::ast::Cached::Number(key, format)) = slot.as_ref() {
+            if key == text {
+                return Ok(std::sync::Arc::clone(format));
+            }
+        }
+        let format = std::sync::Arc::new(super::number::NumberFormat::parse(text)?);
+        *slot = Some(super::ast::Cached::Number(text.to_owned(), std::sync::Arc::clone(&format)));
+        Ok(format)
+    }
+
+    /// Returns the parsed date format for `text`, parsing it only when this call site last used
+    /// another one.
+    pub fn cached_date_format(
+        &self,
+        call: &'a BuiltInCall,
+        text: &str,
+    ) -> Result<std::sync::Arc<super::date::DateFormat>, super::date::DateError> {
+        let mut slot = call.cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(super::ast::Cached::Date(key, format)) = slot.as_ref() {
+            if key == text {
+                return Ok(std::sync::Arc::clone(format));
+            }
+        }
+        let format = std::sync::Arc::new(super::date::DateFormat::parse(text)?);
+        *slot = Some(super::ast::Cached::Date(text.to_owned(), std::sync::Arc::clone(&format)));
+        Ok(format)
     }
 }

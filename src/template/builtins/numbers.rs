@@ -24,6 +24,7 @@ impl<'a> Renderer<'a> {
                 Val::Num(n) => n.write_computer(&mut out),
                 Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                 Val::Matches(m) => out.push_str(if m.whole { "true" } else { "false" }),
+                Val::Nothing => out.push_str("false"),
                 other => return Err(self.wrong_target(call, "a number or a boolean", other)),
             }
             return Ok(Some(Val::Str(Cow::Owned(out))));

@@ -26,7 +26,7 @@ impl<'a> Renderer<'a> {
             BuiltIn::Size => match target {
                 Val::Seq(seq) => number(seq.len().map_or(i64::from(i32::MAX), |n| n as i64)),
                 Val::Hash(hash) => number(hash.len() as i64),
-                Val::Empty => number(0),
+                Val::Empty | Val::Nothing => number(0),
                 Val::Matches(m) => number(m.matches.len() as i64),
                 other => return Err(self.wrong_target(call, "a sequence or a hash", other)),
             },
@@ -47,7 +47,7 @@ impl<'a> Renderer<'a> {
                         .collect();
                     Renderer::owned_seq(items)
                 }
-                Val::Empty => Renderer::owned_seq(Vec::new()),
+                Val::Empty | Val::Nothing => Renderer::owned_seq(Vec::new()),
                 other => return Err(self.wrong_target(call, "a hash", other)),
             },
             BuiltIn::First
@@ -79,7 +79,7 @@ impl<'a> Renderer<'a> {
     ) -> R<Vec<Option<Val<'a>>>> {
         let seq = match target {
             Val::Seq(seq) => seq,
-            Val::Empty => return Ok(Vec::new()),
+            Val::Empty | Val::Nothing => return Ok(Vec::new()),
             Val::Matches(m) => {
                 return Ok((0..m.matches.len())
                     .map(|i| Some(Val::Match(Rc::clone(m), i)))
@@ -446,7 +446,7 @@ fn sort_kind(value: &Val<'_>) -> Option<&'static str> {
 /// Returns true when two values have the same type and are equal, as `?seq_contains` decides.
 fn strictly_equal(left: &Val<'_>, right: &Val<'_>) -> bool {
     match (left, right) {
-        (Val::Str(l), Val::Str(r)) => l == r,
+        (Val::Str(l), Val::Str(r)) => crate::template::expr::strings_equal(l, r).unwrap_or(l == r),
         (Val::Num(l), Val::Num(r)) => l.compare(r).is_ok_and(|o| o == Ordering::Equal),
         (Val::Bool(l), Val::Bool(r)) => l == r,
         _ => false,

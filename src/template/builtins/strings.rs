@@ -8,7 +8,7 @@ use super::misc::number;
 use crate::template::ast::BuiltInCall;
 use crate::template::error::ErrorKind;
 use crate::template::eval::{R, Renderer, error};
-use crate::template::number::{Number, NumberFormat};
+use crate::template::number::Number;
 use crate::template::text::{self, RegexFlags};
 use crate::template::token::Span;
 use crate::template::val::{MatchList, Val};
@@ -92,14 +92,34 @@ impl<'a> Renderer<'a> {
                 let to = self.arg_text(call, 1)?;
                 let flags = self.regex_flags(call, 2)?;
                 let mut out = String::with_capacity(s.len());
-                text::replace(&s, &from, &to, &flags, &mut out).map_err(text_error)?;
+                if flags.regex {
+                    let regex =
+                        self.cached_regex(call, &from, &flags).map_err(|e| text_error(e.into()))?;
+                    regex
+                        .replace(&s, &to, flags.first_only, &mut out)
+                        .map_err(|e| text_error(e.into()))?;
+                } else {
+                    text::replace(&s, &from, &to, &flags, &mut out).map_err(text_error)?;
+                }
                 Val::Str(Cow::Owned(out))
             }
             BuiltIn::Split => {
                 let s = s.into_owned();
                 let separator = self.arg_text(call, 0)?;
                 let flags = self.regex_flags(call, 1)?;
-                let parts = text::split(&s, &separator, &flags).map_err(text_error)?;
+                let parts = if flags.regex {
+                    let regex = self
+                        .cached_regex(call, &separator, &flags)
+                        .map_err(|e| text_error(e.into()))?;
+                    regex
+                        .split(&s)
+                        .map_err(|e| text_error(e.into()))?
+                        .into_iter()
+                        .map(Cow::Borrowed)
+                        .collect()
+                } else {
+                    text::split(&s, &separator, &flags).map_err(text_error)?
+                };
                 self.iterate(span, parts.len() as u64)?;
                 let items =
                     parts.into_iter().map(|p| Some(Val::Str(Cow::Owned(p.into_owned())))).collect();
@@ -201,9 +221,15 @@ impl<'a> Renderer<'a> {
                 let s = s.into_owned();
                 let pattern = self.arg_text(call, 0)?;
                 let flags = self.regex_flags(call, 1)?;
-                let whole = text::matches(&s, &pattern, &flags).map_err(text_error)?;
-                let regex = crate::template::regex::JavaRegex::compile(&pattern, &flags)
+                let regex = self
+                    .cached_regex(call, &pattern, &flags)
                     .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                let whole = regex
+                    .full_match(&s)
+                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?
+                    .map(|groups| {
+                        groups.into_iter().map(Option::unwrap_or_default).collect::<Vec<String>>()
+                    });
                 let found = regex
                     .find_all(&s)
                     .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
@@ -293,7 +319,7 @@ impl<'a> Renderer<'a> {
         span: Span,
     ) -> R<Val<'a>> {
         match (&target, call.args.len()) {
-            (Val::Str(_) | Val::Empty | Val::Match(..), 0) => Ok(target),
+            (Val::Str(_) | Val::Empty | Val::Nothing | Val::Match(..), 0) => Ok(target),
             (Val::Num(n), 0) => {
                 let mut out = String::new();
                 self.settings
@@ -303,7 +329,8 @@ impl<'a> Renderer<'a> {
             }
             (Val::Num(n), 1) => {
                 let pattern = self.arg_text(call, 0)?;
-                let format = NumberFormat::parse(&pattern)
+                let format = self
+                    .cached_number_format(call, &pattern)
                     .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
                 let mut out = String::new();
                 n.write_format(&format, &mut out);
@@ -322,8 +349,18 @@ impl<'a> Renderer<'a> {
             (Val::Seq(_) | Val::Hash(_) | Val::Matches(_), _) => {
                 Err(self.wrong_target(call, "a string, number, boolean or date", &target))
             }
-            _ => Err(error(
+            (Val::Num(_), _) | (Val::Bool(_), _) => Err(error(
                 ErrorKind::Evaluation,
+                span,
+                format!(
+                    "`?string` on {} takes {}, not {} argument(s)",
+                    target.type_name(),
+                    if matches!(target, Val::Num(_)) { "one pattern" } else { "two texts" },
+                    call.args.len()
+                ),
+            )),
+            _ => Err(error(
+                ErrorKind::Type,
                 span,
                 format!(
                     "`?string` with {} argument(s) does not work on {}",
