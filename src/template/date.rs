@@ -2793,4 +2793,27 @@ mod tests {
         let minimum = DateValue::new(i64::MIN, DateKind::DateTime);
         let _ = minimum.write_iso(&zone, IsoOptions::ISO, &mut out);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn date_functions_never_panic(
+            pattern in "[GyYMLwWDdFEuaHkKhmsSzZX' .:-]{0,10}",
+            text in "[0-9A-Za-z +:.-]{0,16}",
+            millis in proptest::num::i64::ANY,
+        ) {
+            let utc = TimeZone::utc();
+            if let Ok(format) = DateFormat::parse(&pattern) {
+                let mut out = String::new();
+                for kind in [DateKind::Date, DateKind::Time, DateKind::DateTime] {
+                    let _ = DateValue::new(millis, kind).write_format(&format, &utc, &mut out);
+                    let _ = format.parse_text(&text, kind, &utc, ORACLE_NOW);
+                }
+            }
+            for style in [IsoStyle::Iso, IsoStyle::Xs] {
+                let _ = parse_iso(&text, DateKind::DateTime, style, &utc);
+                let _ = parse_iso(&text, DateKind::Date, style, &utc);
+            }
+            let _ = TimeZone::parse(&text);
+        }
+    }
 }

@@ -1955,4 +1955,93 @@ mod tests {
         assert_eq!(number("1700000000000").to_epoch_millis(), Ok(1_700_000_000_000));
         assert!(number("1e19").to_epoch_millis().is_err());
     }
+
+    /// A decimal `unscaled × 10^-scale` built through the JSON literal parser.
+    fn decimal(unscaled: i64, scale: u32) -> Number {
+        let digits = unscaled.unsigned_abs().to_string();
+        let sign = if unscaled < 0 { "-" } else { "" };
+        number(&format!("{sign}{digits}e-{scale}"))
+    }
+
+    /// Returns `unscaled` at scale `from` rescaled to `to` (`to >= from`) as `i128`.
+    fn rescale(unscaled: i64, from: u32, to: u32) -> i128 {
+        i128::from(unscaled) * 10i128.pow(to - from)
+    }
+
+    /// Renders `unscaled × 10^-scale` exactly, as the reference for `to_json_string`.
+    fn reference_text(unscaled: i128, scale: u32) -> String {
+        let negative = unscaled < 0;
+        let digits = format!("{:0>width$}", unscaled.unsigned_abs(), width = scale as usize + 1);
+        let (integer, fraction) = digits.split_at(digits.len() - scale as usize);
+        let fraction = fraction.trim_end_matches('0');
+        let mut text = String::new();
+        if negative && (integer.trim_start_matches('0') != "" || !fraction.is_empty()) {
+            text.push('-');
+        }
+        text.push_str(integer);
+        if !fraction.is_empty() {
+            text.push('.');
+            text.push_str(fraction);
+        }
+        text
+    }
+
+    /// Divides with Java's `HALF_UP` rounding.
+    fn divide_half_up(numerator: i128, denominator: i128) -> i128 {
+        let quotient = numerator / denominator;
+        let remainder = numerator % denominator;
+        if remainder.abs() * 2 >= denominator.abs() {
+            quotient + if (numerator < 0) == (denominator < 0) { 1 } else { -1 }
+        } else {
+            quotient
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arithmetic_matches_integer_reference(
+            a in -1_000_000_000_000i64..1_000_000_000_000,
+            b in -1_000_000_000_000i64..1_000_000_000_000,
+            scale_a in 0u32..7,
+            scale_b in 0u32..7,
+        ) {
+            let (x, y) = (decimal(a, scale_a), decimal(b, scale_b));
+            let scale = scale_a.max(scale_b);
+            let (ra, rb) = (rescale(a, scale_a, scale), rescale(b, scale_b, scale));
+            proptest::prop_assert_eq!(x.add(&y).unwrap().to_json_string(), reference_text(ra + rb, scale));
+            proptest::prop_assert_eq!(x.sub(&y).unwrap().to_json_string(), reference_text(ra - rb, scale));
+            let product_scale = scale_a + scale_b;
+            let product = i128::from(a) * i128::from(b);
+            let (product, product_scale) = if product_scale > 12 {
+                (divide_half_up(product, 10i128.pow(product_scale - 12)), 12)
+            } else {
+                (product, product_scale)
+            };
+            proptest::prop_assert_eq!(x.mul(&y).unwrap().to_json_string(), reference_text(product, product_scale));
+            proptest::prop_assert_eq!(x.compare(&y).unwrap(), ra.cmp(&rb));
+            if b != 0 {
+                // a / b at scale 12: a × 10^(12 + scale_b - scale_a) / b.
+                let numerator = i128::from(a) * 10i128.pow(12 + scale_b - scale_a);
+                let quotient = divide_half_up(numerator, i128::from(b));
+                proptest::prop_assert_eq!(x.div(&y).unwrap().to_json_string(), reference_text(quotient, 12));
+            } else {
+                proptest::prop_assert_eq!(x.div(&y).unwrap_err(), NumberError::DivisionByZero);
+            }
+        }
+
+        #[test]
+        fn exact_text_round_trips(unscaled in proptest::num::i64::ANY, scale in -20i64..40) {
+            let value = Number::from_decimal(Decimal { unscaled: BigInt::from(unscaled), scale });
+            let back = Number::parse_literal(&value.to_exact_string()).unwrap();
+            proptest::prop_assert_eq!(format!("{back:?}"), format!("{value:?}"));
+            proptest::prop_assert_eq!(back.to_json_string(), value.to_json_string());
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(text in ".{0,40}") {
+            let _ = Number::parse_literal(&text);
+            let _ = Number::parse_number(&text);
+            let _ = NumberFormat::parse(&text);
+        }
+    }
 }

@@ -191,6 +191,35 @@ impl JavaRegex {
             .map(|c| (0..=self.groups).map(|i| c.get(i).map(|m| m.as_str().to_owned())).collect()))
     }
 
+    /// Returns the groups (group 0 first) of every match found scanning `s` as Java's
+    /// `Matcher.find` loop finds them; a group that took no part in a match is `None`.
+    pub fn find_all_groups(&self, s: &str) -> Result<Vec<Vec<Option<String>>>, RegexError> {
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at <= s.len() {
+            let captures = match self.regex.captures_from_pos(s, at) {
+                Ok(Some(captures)) => captures,
+                Ok(None) => break,
+                Err(_) => return Err(self.too_complex()),
+            };
+            let Some(whole) = captures.get(0) else { break };
+            found.push(
+                (0..=self.groups).map(|i| captures.get(i).map(|m| m.as_str().to_owned())).collect(),
+            );
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+            };
+        }
+        Ok(found)
+    }
+
+    /// Returns the count of capturing groups, not counting group 0.
+    pub fn group_count(&self) -> usize {
+        self.groups
+    }
+
     /// Splits `s` at every match as Java's `String.split` does: a match of zero length at the
     /// very start produces no leading empty item, and trailing empty items are dropped.
     pub fn split<'a>(&self, s: &'a str) -> Result<Vec<&'a str>, RegexError> {

@@ -877,8 +877,11 @@ pub fn replace(
 }
 
 /// Returns the groups (group 0 first) when all of `s` matches the Java regular expression
-/// `pattern` (`?matches`), or `None`. A group that took no part in the match is `""`, as
-/// `?groups` lists it.
+/// `pattern`, or `None`: the boolean meaning of `?matches` and its `?groups`. A group that took
+/// no part in the match is `""`, as `?groups` lists it.
+///
+/// On a failed match FreeMarker's `?groups` still has one item per group plus one, but reading
+/// any of them is an error; the group count for that is [`regex_group_count`].
 pub fn matches(
     s: &str,
     pattern: &str,
@@ -887,6 +890,22 @@ pub fn matches(
     let regex = JavaRegex::compile(pattern, flags)?;
     let groups = regex.full_match(s)?;
     Ok(groups.map(|groups| groups.into_iter().map(Option::unwrap_or_default).collect()))
+}
+
+/// Returns every match of `pattern` found scanning `s`, with its groups (group 0 first): the
+/// sequence meaning of `?matches` (`<#list s?matches(re) as m>`). A group that took no part in
+/// a match is `None`, which FreeMarker treats as a missing value; empty matches are included.
+pub fn find_matches(
+    s: &str,
+    pattern: &str,
+    flags: &RegexFlags,
+) -> Result<Vec<Vec<Option<String>>>, TextError> {
+    Ok(JavaRegex::compile(pattern, flags)?.find_all_groups(s)?)
+}
+
+/// Returns the count of capturing groups in `pattern`, not counting group 0.
+pub fn regex_group_count(pattern: &str, flags: &RegexFlags) -> Result<usize, TextError> {
+    Ok(JavaRegex::compile(pattern, flags)?.group_count())
 }
 
 /// How `?truncate` and its variants choose where to cut.
@@ -2106,6 +2125,28 @@ mod tests {
         report(failures, cases.len());
     }
 
+    /// Expected values come from FreeMarker 2.3.31 (`<#list s?matches(re) as m>` with
+    /// `m?groups`).
+    #[test]
+    fn find_matches_matches_freemarker() {
+        let found = find_matches("a1b2", "[a-z]([0-9])", &flags("")).unwrap();
+        assert_eq!(
+            found,
+            [
+                [Some("a1".to_owned()), Some("1".to_owned())],
+                [Some("b2".to_owned()), Some("2".to_owned())]
+            ]
+        );
+        assert_eq!(find_matches("abc", "x*", &flags("")).unwrap().len(), 4);
+        let optional = find_matches("ac", "(a)(x)?(c)", &flags("")).unwrap();
+        assert_eq!(
+            optional,
+            [[Some("ac".to_owned()), Some("a".to_owned()), None, Some("c".to_owned())]]
+        );
+        assert_eq!(find_matches("a1b2", "[A-Z]([0-9])", &flags("i")).unwrap().len(), 2);
+        assert_eq!(regex_group_count("[a-z]([0-9])", &flags("")), Ok(1));
+    }
+
     #[test]
     fn length_counts_utf16_units() {
         assert_eq!(length("😀"), 2);
@@ -2127,5 +2168,44 @@ mod tests {
         assert_eq!(index_of("😀x😀x", "x", None), 2);
         assert_eq!(last_index_of("😀x😀x", "x", None), 5);
         assert_eq!(index_of("abc", "z", None), -1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn string_functions_never_panic(
+            s in "\\PC{0,12}",
+            needle in "\\PC{0,4}",
+            flag_text in "[rimsfcx]{0,3}",
+            number in -20i64..20,
+        ) {
+            let flags = RegexFlags::parse(&flag_text);
+            let mut out = String::new();
+            json_string(&s, &mut out);
+            js_string(&s, &mut out);
+            j_string(&s, &mut out);
+            url(&s, &mut out);
+            capitalize(&s, &mut out);
+            cap_first(&s, &mut out);
+            let _ = substring(&s, number, None);
+            let _ = substring(&s, 0, Some(number));
+            let _ = index_of(&s, &needle, Some(number));
+            let _ = last_index_of(&s, &needle, Some(number));
+            let _ = keep_after(&s, &needle, &flags);
+            let _ = keep_before_last(&s, &needle, &flags);
+            let _ = split(&s, &needle, &flags);
+            let _ = replace(&s, &needle, "$0", &flags, &mut out);
+            let _ = matches(&s, &needle, &flags);
+            let _ = find_matches(&s, &needle, &flags);
+            let _ = left_pad(&s, number, Some(&needle), &mut out);
+            let _ = right_pad(&s, number, Some(&needle), &mut out);
+            let _ = truncate(&s, number, None, None, TruncateMode::Auto, &mut out);
+            let _ = ensure_starts_with_match(&s, &needle, "x", &flags, &mut out);
+        }
+
+        #[test]
+        fn regex_translation_never_panics(pattern in "[\\\\()\\[\\]{}?*+|^$.a-c0-9dDwWsSpPQEkx<>!=:,&-]{0,12}") {
+            let _ = JavaRegex::compile(&pattern, &RegexFlags::parse("r"));
+            let _ = JavaRegex::compile(&pattern, &RegexFlags::parse("rimsc"));
+        }
     }
 }
