@@ -11,9 +11,9 @@
 //! - The ISO 8601 and XML Schema forms (`?iso_utc`, `?string.iso`, `?datetime.iso`) use the
 //!   proleptic Gregorian calendar, and ISO parsing is strict.
 //!
-//! Time zones are Java's: every ID the Java 17 runtime knows (IANA names, old three-letter IDs
-//! such as `PST`, custom `GMT+02:00`), with the rules of the IANA database bundled by the `jiff`
-//! crate and the English names Java prints for `z` and `zzzz`.
+//! Time zones are Java's: every ID the Java 17 runtime accepts (IANA names, old three-letter
+//! IDs such as `PST`, custom `GMT+02:00`), with the rules of the IANA database bundled by the
+//! `jiff` crate and the English names Java prints for `z` and `zzzz`.
 
 use std::cmp::Ordering;
 
@@ -70,7 +70,7 @@ pub enum DateError {
     },
 }
 
-/// Which parts of a date-time a value carries.
+/// The parts of a date-time that a value carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DateKind {
     /// A calendar date (`?date`, `?number_to_date`).
@@ -517,7 +517,7 @@ fn parse_iso_options(mut rest: &str, style: IsoStyle) -> Result<IsoOptions, Stri
 pub struct TimeZone {
     id: String,
     rules: Rules,
-    /// Java's raw (standard) offset in seconds, which tells daylight time from standard time.
+    /// Java's raw (standard) offset in seconds: a different current offset means daylight time.
     raw_offset: i32,
     names: Names,
 }
@@ -672,10 +672,12 @@ impl TimeZone {
         }
     }
 
-    /// Returns the offset in seconds for a local (wall-clock) time, as Java's lenient
-    /// `GregorianCalendar` resolves it: a time skipped by a forward jump is read with the
-    /// offset before the jump, and a time repeated by a backward jump is read in the later
-    /// (standard) offset. `None` reports a skipped time, for strict parsing.
+    /// Returns the offset in seconds for a local (wall-clock) time as Java's lenient
+    /// `GregorianCalendar` resolves it, and whether that local time exists.
+    ///
+    /// A time skipped by a forward jump is read with the offset before the jump, and a time
+    /// repeated by a backward jump is read in the later (standard) offset. Strict parsing
+    /// rejects skipped times.
     fn offset_for_local(&self, local_millis: i64) -> (i32, bool) {
         let Rules::Iana(zone) = &self.rules else {
             return (self.raw_offset_fixed(), true);
@@ -953,7 +955,7 @@ enum Item {
     Field { letter: char, count: usize },
 }
 
-/// The pattern letters `SimpleDateFormat` knows.
+/// The pattern letters `SimpleDateFormat` accepts.
 const PATTERN_LETTERS: &str = "GyYMLwWDdFEuaHkKhmsSzZX";
 
 impl DatePattern {
@@ -1174,7 +1176,7 @@ mod lenient {
         zone: Option<ZoneChoice>,
     }
 
-    /// How a parsed zone gives the offset.
+    /// The source of the offset for a parsed zone.
     enum ZoneChoice {
         /// A fixed offset in seconds (a numeric offset, or a name with its offset).
         Offset(i64),
@@ -1485,8 +1487,8 @@ mod lenient {
                 }
             };
         }
-        // The formatter's own zone first, then the runtime's default zone (UTC), then every
-        // zone in Java's order; the first zone with a name at `start` wins.
+        // Java tries the formatter's own zone first, then the runtime's default zone (UTC), then
+        // every zone in its order. The first zone with a name at `start` wins.
         let own = zone.table_entry().map(|entry| (entry, dst_savings(entry.id)));
         let utc = TimeZone::utc().table_entry().map(|entry| (entry, 0));
         let ordered = PARSE_ORDER.iter().filter_map(|(id, savings)| {
@@ -1763,9 +1765,9 @@ mod lenient {
 /// FreeMarker's `?date.iso`, `?time.iso`, `?datetime.iso` (and `.xs`) do.
 ///
 /// ISO accepts the extended form (`2024-01-02T03:04:05.678+02:00`) and the basic form
-/// (`20240102T030405Z`), hours alone or with minutes, `.` or `,` before the fraction (only its
-/// first three digits count), offsets `Z`, `+HH`, `+HH:MM` (basic form `+HHMM`), and years of
-/// four or more digits with an optional `-`; ISO dates take no offset. XML Schema requires
+/// (`20240102T030405Z`), and hours alone or with minutes. A fraction follows `.` or `,`, and
+/// only its first three digits count. Offsets are `Z`, `+HH` and `+HH:MM` (`+HHMM` in the basic
+/// form), years have four or more digits and an optional `-`, and ISO dates take no offset. XML Schema requires
 /// seconds, has no year 0 (`-1` is 1 BC) and lets dates carry an offset. Without an offset the
 /// text is read in `zone`. Everything is checked strictly: no rollover, no leap second, hour 24
 /// only as `24:00:00`, no surrounding text.

@@ -1,11 +1,11 @@
 //! Exact numbers with FreeMarker 2.3.31's arithmetic and formatting.
 //!
-//! FreeMarker holds numbers as Java objects, and a few results depend on which class a number
-//! has, so [`Number`] keeps that class:
+//! FreeMarker represents numbers as Java objects, and a few results depend on which class a
+//! number has, so [`Number`] keeps that class:
 //!
 //! - JSON integers become `Integer`, `Long` or `BigInteger` by size, as the reference data model
-//!   builds them; `BigInteger` is held like a `BigDecimal` with scale 0 because no operation of
-//!   the subset treats the two differently.
+//!   builds them. A `BigInteger` is stored as a `BigDecimal` with scale 0 because no operation
+//!   of the subset treats the two differently.
 //! - Other JSON numbers, number literals in templates, `?number` results and the results of
 //!   `+ - * /` are `BigDecimal`: an unscaled integer and a scale (the count of fraction digits,
 //!   negative for `1e3`). The scale is kept because division uses it.
@@ -82,12 +82,12 @@ pub enum NumberError {
     InvalidFormat {
         /// The pattern as given.
         pattern: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
 }
 
-/// A number as FreeMarker holds it: exact at any size, with its Java class.
+/// A number as FreeMarker represents it: exact at any size, with its Java class.
 #[derive(Clone)]
 pub struct Number(Repr);
 
@@ -143,6 +143,7 @@ impl Number {
             Some(b'-') => (true, &text[1..]),
             _ => (false, text),
         };
+
         let (mantissa, exponent) = match body.find(['e', 'E']) {
             Some(at) => (&body[..at], Some(&body[at + 1..])),
             None => (body, None),
@@ -151,6 +152,7 @@ impl Number {
             Some(at) => (&mantissa[..at], Some(&mantissa[at + 1..])),
             None => (mantissa, None),
         };
+
         let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if !all_digits(int_part) || (int_part.len() > 1 && int_part.starts_with('0')) {
             return None;
@@ -168,6 +170,7 @@ impl Number {
                 e.parse().ok()?
             }
         };
+
         if frac_part.is_none() && exponent == 0 && !body.contains(['e', 'E']) {
             return Number::parse_integer(negative, int_part);
         }
@@ -424,8 +427,8 @@ impl Number {
     /// conservative engine.
     ///
     /// `Integer` and `Long` stay in their class, so their minimum values negate to themselves
-    /// (Java's overflow check misses that case); a `BigDecimal` with more than 12 fraction digits
-    /// is rounded half up to 12.
+    /// because Java's overflow check misses that case. A `BigDecimal` with more than 12 fraction
+    /// digits is rounded half up to 12.
     pub fn neg(&self) -> Number {
         match &self.0 {
             Repr::Int(i) => Number(Repr::Int(i.wrapping_neg())),
@@ -453,10 +456,9 @@ impl Number {
         }
     }
 
-    /// Compares by value as FreeMarker's `BigDecimal` engine does: signs first (so `INF > 0`
-    /// works), then exactly. NaN is an error, and so is any comparison that would need the
-    /// exact value of an infinity against a finite number of the same sign... except that
-    /// FreeMarker orders those by the infinity, which this does too.
+    /// Compares by value as FreeMarker's `BigDecimal` engine does: by sign first, so `INF > 0`
+    /// works, then exactly. An infinity is beyond every finite number of its sign, and NaN is
+    /// an error.
     pub fn compare(&self, other: &Number) -> Result<Ordering, NumberError> {
         let (sa, sb) = (self.signum()?, other.signum()?);
         if sa != sb {
@@ -576,9 +578,10 @@ impl Number {
         }
     }
 
-    /// Converts to milliseconds for `?number_to_datetime` and friends: a `BigDecimal` is rounded
-    /// half up, a double rounded with Java's `Math.round`; values outside the `long` range are an
-    /// error.
+    /// Converts to milliseconds for `?number_to_datetime` and friends.
+    ///
+    /// A `BigDecimal` is rounded half up. An infinity gives the extreme `long`, and NaN gives 0,
+    /// as Java's `Math.round` does. Values outside the `long` range are an error.
     pub fn to_epoch_millis(&self) -> Result<i64, NumberError> {
         match &self.0 {
             Repr::Int(i) => Ok(i64::from(*i)),
@@ -615,7 +618,8 @@ impl Number {
         if value.abs() < 9.0e18 {
             return Number(Repr::Small { unscaled: value as i64, scale: 0 });
         }
-        let unscaled = BigInt::from_f64_exact(value);
+        // `from_f64` converts integral values exactly.
+        let unscaled: BigInt = num_traits::FromPrimitive::from_f64(value).unwrap_or_default();
         Number::from_decimal(Decimal { unscaled, scale: 0 })
     }
 
@@ -629,9 +633,12 @@ impl Number {
         })
     }
 
-    /// Parses a string as `?number` does: Java's `BigDecimal` syntax (optional sign, digits with
-    /// an optional `.`, optional exponent; any Unicode decimal digits) or exactly `INF`,
-    /// `Infinity`, `-INF`, `-Infinity` or `NaN`. No whitespace is trimmed.
+    /// Parses a string as `?number` does, giving a `BigDecimal` or a `Double`.
+    ///
+    /// The syntax is Java's `BigDecimal`: an optional sign, digits with an optional `.`, and an
+    /// optional exponent, where any Unicode decimal digit counts. `INF`, `Infinity`, `-INF`,
+    /// `-Infinity` and `NaN` give doubles. No whitespace is trimmed. Number literals in templates
+    /// are `BigDecimal`s too, so this also parses them.
     pub fn parse_number(text: &str) -> Result<Number, NumberError> {
         match text {
             "INF" | "Infinity" => return Ok(Number(Repr::Double(f64::INFINITY))),
@@ -639,6 +646,7 @@ impl Number {
             "NaN" => return Ok(Number(Repr::Double(f64::NAN))),
             _ => {}
         }
+
         let not_a_number = || NumberError::NotANumber { text: text.chars().take(100).collect() };
         let mut chars = text.chars().peekable();
         let negative = match chars.peek() {
@@ -652,6 +660,7 @@ impl Number {
             }
             _ => false,
         };
+
         let mut digits = String::new();
         let mut fraction_digits: i64 = 0;
         let mut seen_point = false;
@@ -672,6 +681,7 @@ impl Number {
                 return Err(not_a_number());
             }
         }
+
         if digits.is_empty() {
             return Err(not_a_number());
         }
@@ -679,14 +689,16 @@ impl Number {
         Number::from_digits(negative, &digits, scale)
     }
 
-    /// Appends the number in FreeMarker's `computer` format (also `?c`): plain digits, `-` for
-    /// negatives, no grouping, at most 16 fraction digits rounded half even, no trailing zeros;
-    /// `INF`, `-INF` and `NaN` for doubles.
+    /// Appends the number in FreeMarker's `computer` format, which `?c` also uses.
+    ///
+    /// The format is plain digits with `-` for negatives, no grouping, and at most 16 fraction
+    /// digits rounded half even without trailing zeros. A negative number that rounds to zero
+    /// prints `-0`, as Java's `DecimalFormat` does. Doubles print `INF`, `-INF` and `NaN`.
     pub fn write_computer(&self, out: &mut String) {
         match &self.0 {
             Repr::Int(i) => push_integer(i64::from(*i), out),
             Repr::Long(i) => push_integer(i64::from(*i), out),
-            Repr::Double(d) => out.push_str(non_finite_c_name(*d)),
+            Repr::Double(d) => out.push_str(non_finite_name(*d)),
             Repr::Small { unscaled, scale }
                 if (0..=COMPUTER_FRACTION_DIGITS as i32).contains(scale) =>
             {
@@ -736,7 +748,7 @@ impl Number {
         match &self.0 {
             Repr::Int(i) => i.to_string(),
             Repr::Long(i) => i.to_string(),
-            Repr::Double(d) => non_finite_c_name(*d).to_owned(),
+            Repr::Double(d) => non_finite_name(*d).to_owned(),
             Repr::Small { unscaled, scale } => format!("{unscaled}e{}", -i64::from(*scale)),
             Repr::Big(d) if d.scale == 0 => d.unscaled.to_string(),
             Repr::Big(d) => format!("{}e{}", d.unscaled, -d.scale),
@@ -928,6 +940,7 @@ impl FormatSpec {
         let mut integer = String::with_capacity(integer_len + 8);
         integer.extend(integer_digits.iter().map(|&b| char::from(b)));
         integer.extend(std::iter::repeat_n('0', integer_zeros));
+
         // Fraction digits: those after the point, with leading zeros for small numbers.
         let mut fraction = String::new();
         if scale > 0 {
@@ -942,12 +955,14 @@ impl FormatSpec {
         while fraction.len() < self.min_fraction_digits as usize {
             fraction.push('0');
         }
+
         let min_integer = self.min_integer_digits as usize;
         let integer = if integer.len() < min_integer {
             format!("{}{integer}", "0".repeat(min_integer - integer.len()))
         } else {
             integer
         };
+
         let start = out.len();
         match self.grouping {
             Some(size) if size > 0 => {
@@ -962,6 +977,8 @@ impl FormatSpec {
             }
             _ => out.push_str(&integer),
         }
+
+        // Java prints a zero when neither integer nor fraction digits would appear.
         if fraction.is_empty() && out.len() == start {
             out.push('0');
         }
@@ -1019,6 +1036,7 @@ fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
     let (mut left, mut zeros, mut right) = (0u32, 0u32, 0u32);
     let mut decimal_position: Option<u32> = None;
     let mut grouping_count: Option<u32> = None;
+
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
         if phase == 1 {
@@ -1118,6 +1136,7 @@ fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
             _ => target.push(c),
         }
     }
+
     // Java's fix-up for patterns without `0` such as `#.##`, `##.` and `.##`.
     if zeros == 0 && left > 0 {
         if let Some(position) = decimal_position {
@@ -1138,6 +1157,7 @@ fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
     if grouping_count == Some(0) {
         return Err("grouping `,` may not end the integer part");
     }
+
     let total = left + zeros + right;
     let effective_position = decimal_position.unwrap_or(total);
     Ok(Subpattern {
@@ -1271,6 +1291,7 @@ fn round_digits(
     if scale <= max_scale {
         return (digits.to_vec(), scale);
     }
+
     let drop = (scale - max_scale) as usize;
     if drop > digits.len() + 1 {
         // Everything is dropped and the dropped part is below one half of the last place.
@@ -1282,6 +1303,7 @@ fn round_digits(
         };
         return (if away { vec![b'1'] } else { Vec::new() }, max_scale);
     }
+
     let keep_len = digits.len().saturating_sub(drop);
     let (kept, dropped) = digits.split_at(keep_len);
     // `dropped` may be shorter than `drop` when leading zeros are implied.
@@ -1294,6 +1316,7 @@ fn round_digits(
         dropped.iter().skip(1).any(|&d| d != b'0')
     };
     let any_dropped = first_dropped != b'0' || rest_nonzero;
+
     let last_kept_odd = kept.last().is_some_and(|d| (d - b'0') % 2 == 1);
     let away = match mode {
         RoundingMode::Up => any_dropped,
@@ -1441,21 +1464,6 @@ fn non_finite_name(value: f64) -> &'static str {
     }
 }
 
-fn non_finite_c_name(value: f64) -> &'static str {
-    non_finite_name(value)
-}
-
-trait FromF64Exact {
-    fn from_f64_exact(value: f64) -> BigInt;
-}
-
-impl FromF64Exact for BigInt {
-    /// Converts an integral finite `f64` exactly.
-    fn from_f64_exact(value: f64) -> BigInt {
-        num_traits::FromPrimitive::from_f64(value).unwrap_or_default()
-    }
-}
-
 impl From<i64> for Number {
     /// Creates an `Integer` when the value fits 32 bits, else a `Long`, as JSON integers are
     /// read.
@@ -1529,7 +1537,7 @@ mod tests {
     }
 
     /// Expected outputs come from FreeMarker 2.3.31 (`n?c` or `n?string(format)` with `n` read
-    /// from JSON); `Err` holds the start of FreeMarker's message.
+    /// from JSON); `Err` contains the start of FreeMarker's message.
     #[test]
     fn formats_match_freemarker() {
         let cases: &[(&str, &str, Result<&str, &str>)] = &[
@@ -1956,7 +1964,7 @@ mod tests {
         assert!(number("1e19").to_epoch_millis().is_err());
     }
 
-    /// A decimal `unscaled × 10^-scale` built through the JSON literal parser.
+    /// Builds the decimal `unscaled × 10^-scale` through the JSON literal parser.
     fn decimal(unscaled: i64, scale: u32) -> Number {
         let digits = unscaled.unsigned_abs().to_string();
         let sign = if unscaled < 0 { "-" } else { "" };

@@ -36,7 +36,7 @@ pub enum RegexError {
     Invalid {
         /// The pattern as given.
         pattern: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// The pattern is valid Java but uses a construct this renderer cannot match exactly.
@@ -54,7 +54,7 @@ pub enum RegexError {
     InvalidReplacement {
         /// The replacement as given.
         replacement: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// Matching took more backtracking steps than the limit allows.
@@ -192,7 +192,7 @@ impl JavaRegex {
     }
 
     /// Returns the groups (group 0 first) of every match found scanning `s` as Java's
-    /// `Matcher.find` loop finds them; a group that took no part in a match is `None`.
+    /// `Matcher.find` loop finds them. A group that took no part in a match is `None`.
     pub fn find_all_groups(&self, s: &str) -> Result<Vec<Vec<Option<String>>>, RegexError> {
         let mut found = Vec::new();
         let mut at = 0;
@@ -380,10 +380,13 @@ struct Mode {
     comments: bool,
 }
 
-/// What an escape sequence stands for.
+/// The meaning of an escape sequence.
 enum Escaped {
     /// One character, to be matched literally.
     Char(char),
+    /// The characters between `\Q` and `\E`, each matched literally; a quantifier after them
+    /// applies to the last one, as in Java.
+    Quoted(Vec<char>),
     /// Translated regex text: a class body inside a class, any construct outside.
     Text(String),
 }
@@ -392,7 +395,7 @@ enum Escaped {
 struct OpenGroup {
     /// The mode to restore when the group closes.
     mode: Mode,
-    /// Where the group starts in the output, so a quantifier after it can find it.
+    /// The group's start in the output, where a possessive quantifier after it wraps it.
     start: usize,
 }
 
@@ -478,6 +481,9 @@ impl<'a> Translator<'a> {
             match c {
                 '\\' => match self.escape(false)? {
                     Escaped::Char(literal) => self.push_char(literal),
+                    Escaped::Quoted(literals) => {
+                        literals.into_iter().for_each(|c| self.push_char(c))
+                    }
                     Escaped::Text(text) if is_assertion(&text) => self.push_assertion(&text),
                     Escaped::Text(text) => self.push_atom(&text),
                 },
@@ -707,6 +713,12 @@ impl<'a> Translator<'a> {
                 }
                 '\\' => match self.escape(true)? {
                     Escaped::Char(literal) => Some(literal),
+                    Escaped::Quoted(literals) => {
+                        for literal in literals {
+                            self.push_class_range(literal, literal, &mut out);
+                        }
+                        None
+                    }
                     Escaped::Text(text) => {
                         out.push_str(&text);
                         None
@@ -726,7 +738,9 @@ impl<'a> Translator<'a> {
                         self.pos += 1;
                         match self.escape(true)? {
                             Escaped::Char(high) => high,
-                            Escaped::Text(_) => return Err(self.invalid("illegal character range")),
+                            Escaped::Text(_) | Escaped::Quoted(_) => {
+                                return Err(self.invalid("illegal character range"));
+                            }
                         }
                     }
                     Some(high) => {
@@ -902,29 +916,16 @@ impl<'a> Translator<'a> {
                 class(&body, c == 'P')
             }
             'Q' => {
-                let mut quoted = String::new();
+                let mut quoted = Vec::new();
                 while self.pos < self.chars.len() {
                     if self.chars[self.pos] == '\\' && self.peek_at(1) == Some('E') {
                         self.pos += 2;
                         break;
                     }
-                    let q = self.chars[self.pos];
+                    quoted.push(self.chars[self.pos]);
                     self.pos += 1;
-                    if in_class {
-                        self.push_class_range(q, q, &mut quoted);
-                    } else if self.mode.case_insensitive && q.is_ascii_alphabetic() {
-                        quoted.push_str(&format!(
-                            "[{}{}]",
-                            q.to_ascii_lowercase(),
-                            q.to_ascii_uppercase()
-                        ));
-                    } else {
-                        push_literal(q, &mut quoted);
-                    }
                 }
-                // Quoted text is one atom for a following quantifier only when it is one
-                // character; wrap it so a quantifier applies to what Java applies it to.
-                Escaped::Text(if in_class { quoted } else { format!("(?:{quoted})") })
+                Escaped::Quoted(quoted)
             }
             '1'..='9' if !in_class => {
                 // Java reads further digits while they still name an existing group.

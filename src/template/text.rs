@@ -24,7 +24,7 @@ pub enum TextError {
     /// A substring or slice index lies outside the string.
     #[error("{what} index {index} is out of bounds: the string has {length} UTF-16 code units")]
     IndexOutOfBounds {
-        /// Which index: `begin` or `end`.
+        /// The name of the index: `begin` or `end`.
         what: &'static str,
         /// The index given.
         index: i64,
@@ -78,10 +78,11 @@ pub enum TextError {
 
 /// Appends `s` escaped for the inside of a JSON string literal, as `?json_string` does.
 ///
-/// `"` and `\` get a backslash; `\n \r \t \b \f` use their short forms; other characters below
-/// U+0020, U+007F to U+009F, U+2028 and U+2029 become `\uXXXX` with upper-case hex. To keep the
-/// text safe inside HTML `<script>`: `/` is escaped at the start or after `<`, `<` before `!` or
-/// `?` or at the end, and `>` at the start or after `]` or `-`. Nothing else is escaped.
+/// `"` and `\` get a backslash, and `\n \r \t \b \f` use their short forms. Other characters
+/// below U+0020, U+007F to U+009F, U+2028 and U+2029 become `\uXXXX` with upper-case hex. So
+/// that the text is safe inside HTML `<script>`, `/` is escaped at the start or after `<`, `<`
+/// before `!` or `?` or at the end, and `>` at the start or after `]` or `-`. Nothing else is
+/// escaped.
 pub fn json_string(s: &str, out: &mut String) {
     escape_js_like(s, Dialect::Json, out);
 }
@@ -761,10 +762,12 @@ pub fn word_list(s: &str) -> Vec<&str> {
 }
 
 /// Splits `s` at each occurrence of `separator` (`?split`), keeping empty items, trailing ones
-/// included. An empty separator splits into single UTF-16 units. With the `r` flag the
-/// separator is a Java regular expression and Java's `String.split` rules apply (no leading
-/// item for a zero-length match at the start, trailing empty items dropped); with `i` alone the
-/// search is case-insensitive as described at [`LoweredText`].
+/// included. An empty separator splits into single UTF-16 units.
+///
+/// With the `r` flag the separator is a Java regular expression, and Java's `String.split`
+/// rules apply: a zero-length match at the start gives no leading item, and trailing empty
+/// items are dropped. With `i` alone the search is case-insensitive as described at
+/// [`LoweredText`].
 pub fn split<'a>(
     s: &'a str,
     separator: &str,
@@ -806,9 +809,11 @@ fn split_units(s: &str) -> Vec<Cow<'_, str>> {
     items
 }
 
-/// Appends `s` with occurrences of `from` replaced by `to` (`?replace`): all of them, or the
-/// first with the `f` flag; literally, case-insensitively with `i` (as described at
-/// [`LoweredText`]), or as a Java regular expression with `r`, where `to` may insert groups
+/// Appends `s` with occurrences of `from` replaced by `to` (`?replace`), all of them or only the
+/// first with the `f` flag.
+///
+/// The search is literal by default and case-insensitive with `i`, as described at
+/// [`LoweredText`]. With `r`, `from` is a Java regular expression and `to` may insert groups
 /// with `$1` or `${name}`.
 ///
 /// A literal empty `from` inserts `to` before every UTF-16 unit and at the end, or only at
@@ -881,7 +886,7 @@ pub fn replace(
 /// no part in the match is `""`, as `?groups` lists it.
 ///
 /// On a failed match FreeMarker's `?groups` still has one item per group plus one, but reading
-/// any of them is an error; the group count for that is [`regex_group_count`].
+/// any of them is an error. [`regex_group_count`] gives that count.
 pub fn matches(
     s: &str,
     pattern: &str,
@@ -1067,8 +1072,8 @@ fn is_unit_whitespace(unit: u16) -> bool {
 
 /// Compares two strings as Java's en_US `Collator` (tertiary strength) orders them for `?sort`.
 ///
-/// Strings for which [`collation_is_exact`] holds (characters up to U+024F) are ordered exactly
-/// as Java orders them; other characters sort after those, in code-point order.
+/// Strings for which [`collation_is_exact`] is true (characters up to U+024F) are ordered
+/// exactly as Java orders them. Other characters sort after those, in code-point order.
 pub fn collate(a: &str, b: &str) -> Ordering {
     super::collation::compare(a, b)
 }
@@ -1893,6 +1898,9 @@ mod tests {
             ("abab", "(ab)++", "x", "r", Ok("x")),
             ("a b c", " a", "x", "rc", Ok("x b c")),
             ("a b", "\\Qa b\\E", "x", "r", Ok("x")),
+            ("aabb", "\\Qab\\E+", "x", "r", Ok("ax")),
+            ("ab.b", "\\Qb.\\E*", "x", "r", Ok("axx")),
+            ("xy", "[\\Qxy\\E]+", "-", "r", Ok("-")),
             ("ab12", "\\d", "%", "r", Ok("ab%%")),
             ("ab_12", "\\w+", "%", "r", Ok("%")),
             ("a\tb", "\\s", "_", "r", Ok("a_b")),
