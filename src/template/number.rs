@@ -755,6 +755,20 @@ impl Number {
         }
     }
 
+    /// Appends the number as the deprecated `#{n; mXMY}` interpolation does: en_US digits with
+    /// no grouping and `min_fraction` to `max_fraction` fraction digits, rounded half even.
+    ///
+    /// `#{n}` without a format uses 0 and 50; `mX` alone means `X` for both, `MY` alone 0 to
+    /// `Y`. The format is the same whatever `number_format` is set to.
+    pub fn write_numerical(&self, min_fraction: u32, max_fraction: u32, out: &mut String) {
+        let spec = FormatSpec {
+            min_fraction_digits: min_fraction,
+            max_fraction_digits: max_fraction.max(min_fraction),
+            ..FormatSpec::computer()
+        };
+        spec.write(self, out);
+    }
+
     /// Appends the number in a format (see [`NumberFormat`]).
     pub fn write_format(&self, format: &NumberFormat, out: &mut String) {
         match format {
@@ -1898,6 +1912,36 @@ mod tests {
             (!compare_result(actual.clone(), expected))
                 .then(|| format!("{text:?}{expression}: {actual:?}, expected {expected:?}"))
         });
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31 (`#{n}` and `#{n; mXMY}`).
+    #[test]
+    fn numerical_interpolation_matches_freemarker() {
+        let cases: &[(&str, u32, u32, &str)] = &[
+            ("1234.5", 0, 50, "1234.5"),
+            ("1234.5678", 2, 2, "1234.57"),
+            ("1.5", 0, 2, "1.5"),
+            ("1.5", 1, 3, "1.5"),
+            ("1234567.891", 0, 1, "1234567.9"),
+            ("0.125", 0, 2, "0.12"),
+            ("0.135", 2, 2, "0.14"),
+            ("-0.001", 0, 2, "-0"),
+            ("12", 2, 2, "12.00"),
+            ("18446744073709551616", 0, 50, "18446744073709551616"),
+            ("18446744073709551616", 2, 2, "18446744073709551616.00"),
+            ("0.12345678901234567890", 0, 50, "0.1234567890123456789"),
+            ("1.5", 0, 0, "2"),
+            ("2.5", 0, 0, "2"),
+            ("1.5", 20, 20, "1.50000000000000000000"),
+            ("1.23456", 1, 1, "1.2"),
+            ("1.23456", 2, 4, "1.2346"),
+            ("12345678.5", 0, 0, "12345678"),
+        ];
+        for (literal, min, max, expected) in cases {
+            let mut out = String::new();
+            number(literal).write_numerical(*min, *max, &mut out);
+            assert_eq!(out, *expected, "#{{{literal}; m{min}M{max}}}");
+        }
     }
 
     #[test]
