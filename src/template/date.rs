@@ -2849,6 +2849,33 @@ mod tests {
         );
     }
 
+    /// Expected values come from FreeMarker 2.3.31: 600 random texts, many out of range, parsed
+    /// with patterns in six time zones (tests/fixtures/template-lib/date-parses.jsonl, `null` for
+    /// an error), on 2026-12-04.
+    #[test]
+    fn random_texts_parse_as_freemarker() {
+        let text = include_str!("../../tests/fixtures/template-lib/date-parses.jsonl");
+        let mut failures = Vec::new();
+        let mut total = 0;
+        for line in text.lines() {
+            let (input, pattern, zone, expected): (String, String, String, Option<i64>) =
+                serde_json::from_str(line).unwrap();
+            total += 1;
+            let zone = TimeZone::from_setting(&zone);
+            let pattern = DatePattern::parse(&pattern).unwrap();
+            let actual = pattern.parse_text(&input, &zone, ORACLE_NOW).ok();
+            if actual != expected {
+                failures.push(format!(
+                    "{input:?} with {:?} in {}: {actual:?}, expected {expected:?}",
+                    pattern.as_str(),
+                    zone.id()
+                ));
+            }
+        }
+        assert!(total >= 600, "only {total} rows were read");
+        assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+    }
+
     #[test]
     fn dates_of_different_kinds_do_not_compare() {
         let date = DateValue::new(0, DateKind::Date);
