@@ -1944,6 +1944,70 @@ mod tests {
         }
     }
 
+    /// Expected outputs come from FreeMarker 2.3.31: 700 random JSON numbers formatted with
+    /// `?c` or `?string(format)` (tests/fixtures/template-lib/number-formats.jsonl).
+    #[test]
+    fn random_numbers_format_as_freemarker() {
+        let text = include_str!("../../tests/fixtures/template-lib/number-formats.jsonl");
+        let mut failures = Vec::new();
+        let mut total = 0;
+        for line in text.lines() {
+            let (literal, pattern, expected): (String, String, Option<String>) =
+                serde_json::from_str(line).unwrap();
+            total += 1;
+            let actual = format(&number(&literal), &pattern).ok();
+            if actual != expected {
+                failures.push(format!("{literal} with {pattern:?}: {actual:?}, expected {expected:?}"));
+            }
+        }
+        assert!(total >= 700, "only {total} rows were read");
+        assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31: 700 random pairs of JSON numbers through
+    /// an operator or built-in, printed with `?c` (tests/fixtures/template-lib/
+    /// number-arithmetic.jsonl; `cmp` prints `(a < b)?c + (a == b)?c`).
+    #[test]
+    fn random_arithmetic_matches_freemarker() {
+        let text = include_str!("../../tests/fixtures/template-lib/number-arithmetic.jsonl");
+        let mut failures = Vec::new();
+        let mut total = 0;
+        for line in text.lines() {
+            let (a, operation, b, expected): (String, String, String, Option<String>) =
+                serde_json::from_str(line).unwrap();
+            total += 1;
+            let (x, y) = (number(&a), number(&b));
+            let result = match operation.as_str() {
+                "+" => x.add(&y),
+                "-" => x.sub(&y),
+                "*" => x.mul(&y),
+                "/" => x.div(&y),
+                "%" => x.rem(&y),
+                "neg" => Ok(x.neg()),
+                "round" => x.round(),
+                "floor" => x.floor(),
+                "ceiling" => x.ceiling(),
+                "int" => Ok(x.to_int()),
+                "abs" => Ok(x.abs()),
+                "cmp" => {
+                    let order = x.compare(&y).unwrap();
+                    let actual = format!("{}{}", order == Ordering::Less, order == Ordering::Equal);
+                    if Some(&actual) != expected.as_ref() {
+                        failures.push(format!("{a} cmp {b}: {actual}, expected {expected:?}"));
+                    }
+                    continue;
+                }
+                _ => unreachable!("unknown operation {operation}"),
+            };
+            let actual = result.ok().map(|n| n.to_string());
+            if actual != expected {
+                failures.push(format!("{a} {operation} {b}: {actual:?}, expected {expected:?}"));
+            }
+        }
+        assert!(total >= 700, "only {total} rows were read");
+        assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+    }
+
     #[test]
     fn comparison_is_by_value() {
         assert_eq!(number("1.50").compare(&number("1.5")), Ok(Ordering::Equal));
