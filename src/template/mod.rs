@@ -8,6 +8,7 @@
 //!
 //! This module performs no I/O and knows nothing of events or HTTP.
 
+mod case_table;
 mod collation;
 mod collation_table;
 pub mod date;

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use super::case_table::JAVA_CASED;
 use super::regex::JavaRegex;
 pub use super::regex::{RegexError, RegexFlags};
 
@@ -211,7 +212,7 @@ pub fn upper_case(s: &str, out: &mut String) {
     if s.is_ascii() {
         out.extend(s.bytes().map(|b| char::from(b.to_ascii_uppercase())));
     } else {
-        out.push_str(&s.to_uppercase());
+        map_case(s, str::to_uppercase, out);
     }
 }
 
@@ -221,8 +222,37 @@ pub fn lower_case(s: &str, out: &mut String) {
     if s.is_ascii() {
         out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
     } else {
-        out.push_str(&s.to_lowercase());
+        map_case(s, str::to_lowercase, out);
     }
+}
+
+/// Appends `s` case-mapped by `map`, leaving alone the characters that Rust's newer Unicode
+/// version cases but Java 17's does not.
+fn map_case(s: &str, map: fn(&str) -> String, out: &mut String) {
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| !is_java_cased(c) && !c.is_ascii()) {
+        let c = rest[at..].chars().next().unwrap_or(' ');
+        out.push_str(&map(&rest[..at]));
+        out.push(c);
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(&map(rest));
+}
+
+/// Returns whether Java's case mapping changes `c`.
+fn is_java_cased(c: char) -> bool {
+    let code = u32::from(c);
+    JAVA_CASED
+        .binary_search_by(|&(low, high)| {
+            if high < code {
+                Ordering::Less
+            } else if low > code {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 /// Appends `s` with its first character after leading whitespace upper-cased (`?cap_first`).
@@ -258,9 +288,9 @@ pub fn capitalize(s: &str, out: &mut String) {
         let (word, after) = rest.split_at(word_end);
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
-            out.extend(first.to_uppercase());
+            upper_case(&word[..first.len_utf8()], out);
             // The rest is lower-cased as one string, so a final sigma becomes `ς`.
-            out.push_str(&chars.as_str().to_lowercase());
+            lower_case(chars.as_str(), out);
         }
         // Each separator is a token of its own and stays as it is.
         let mut separators = after.chars();
@@ -274,6 +304,9 @@ pub fn capitalize(s: &str, out: &mut String) {
 /// Maps one character to upper case as Java's `Character.toUpperCase(int)`: the simple
 /// one-to-one mapping.
 fn simple_upper(c: char) -> char {
+    if !is_java_cased(c) {
+        return c;
+    }
     let mut mapped = c.to_uppercase();
     match (mapped.next(), mapped.next()) {
         (Some(single), None) => single,
@@ -295,6 +328,9 @@ fn simple_upper(c: char) -> char {
 fn simple_lower(c: char) -> char {
     if c == '\u{130}' {
         return 'i';
+    }
+    if !is_java_cased(c) {
+        return c;
     }
     let mut mapped = c.to_lowercase();
     match (mapped.next(), mapped.next()) {
@@ -2153,6 +2189,45 @@ mod tests {
         );
         assert_eq!(find_matches("a1b2", "[A-Z]([0-9])", &flags("i")).unwrap().len(), 2);
         assert_eq!(regex_group_count("[a-z]([0-9])", &flags("")), Ok(1));
+    }
+
+    /// Expected mappings come from Java 17 for every code point
+    /// (tests/fixtures/template-lib/case-mappings.txt lists those it changes).
+    #[test]
+    fn case_mapping_matches_java_for_every_code_point() {
+        let text = include_str!("../../tests/fixtures/template-lib/case-mappings.txt");
+        let mut java = std::collections::HashMap::new();
+        for line in text.lines().filter(|line| !line.starts_with('#')) {
+            let fields: Vec<&str> = line.split(' ').collect();
+            java.insert(u32::from_str_radix(fields[0], 16).unwrap(), fields[1..].join(" "));
+        }
+        let hex = |s: &str| s.chars().map(|c| format!("{:x},", u32::from(c))).collect::<String>();
+        let mut failures = Vec::new();
+        for code in 0..=0x10ffff_u32 {
+            let Some(c) = char::from_u32(code) else { continue };
+            let s = c.to_string();
+            let (mut upper, mut lower) = (String::new(), String::new());
+            upper_case(&s, &mut upper);
+            lower_case(&s, &mut lower);
+            let actual = format!(
+                "{} {} {:x} {:x}",
+                hex(&upper),
+                hex(&lower),
+                u32::from(simple_upper(c)),
+                u32::from(simple_lower(c))
+            );
+            let identity = format!("{} {} {code:x} {code:x}", hex(&s), hex(&s));
+            let expected = java.get(&code).cloned().unwrap_or(identity);
+            if actual != expected {
+                failures.push(format!("U+{code:04X}: {actual}, expected {expected}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} code points differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
