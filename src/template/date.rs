@@ -15,6 +15,7 @@
 //! IDs such as `PST`, custom `GMT+02:00`), with the rules of the IANA database bundled by the
 //! `jiff` crate and the English names Java prints for `z` and `zzzz`.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::zones::{JavaZone, PARSE_ORDER, ZONES};
@@ -149,9 +150,7 @@ impl DateValue {
         options: IsoOptions,
         out: &mut String,
     ) -> Result<(), DateError> {
-        let utc = TimeZone::utc();
-        let zone = if options.utc { &utc } else { zone };
-        let offset = zone.offset_at(self.millis);
+        let offset = if options.utc { 0 } else { zone.offset_at(self.millis) };
         if offset % 60 != 0 {
             return Err(DateError::OffsetWithSeconds { offset_seconds: offset });
         }
@@ -337,11 +336,24 @@ fn push_number(value: i64, width: usize, out: &mut String) {
     if value < 0 {
         out.push('-');
     }
-    let digits = value.unsigned_abs().to_string();
-    for _ in digits.len()..width {
+    // Digits of the magnitude, least significant first, without allocating.
+    let mut digits = [0u8; 20];
+    let mut count = 0;
+    let mut magnitude = value.unsigned_abs();
+    loop {
+        digits[count] = b'0' + (magnitude % 10) as u8;
+        count += 1;
+        magnitude /= 10;
+        if magnitude == 0 {
+            break;
+        }
+    }
+    for _ in count..width {
         out.push('0');
     }
-    out.push_str(&digits);
+    for &digit in digits[..count].iter().rev() {
+        out.push(char::from(digit));
+    }
 }
 
 /// A date format as `date_format`, `time_format`, `datetime_format` and `?string(...)` take it.
@@ -524,7 +536,7 @@ fn parse_iso_options(mut rest: &str, style: IsoStyle) -> Result<IsoOptions, Stri
 /// A time zone as Java has it: the rules, the ID and the English names.
 #[derive(Debug, Clone)]
 pub struct TimeZone {
-    id: String,
+    id: Cow<'static, str>,
     rules: Rules,
     /// Java's raw (standard) offset in seconds: a different current offset means daylight time.
     raw_offset: i32,
@@ -557,7 +569,7 @@ impl TimeZone {
     /// UTC, the reference configuration's zone.
     pub fn utc() -> TimeZone {
         TimeZone::from_table("UTC").unwrap_or(TimeZone {
-            id: "UTC".to_owned(),
+            id: Cow::Borrowed("UTC"),
             rules: Rules::Fixed(0),
             raw_offset: 0,
             names: Names::Custom,
@@ -566,7 +578,7 @@ impl TimeZone {
 
     fn gmt() -> TimeZone {
         TimeZone::from_table("GMT").unwrap_or(TimeZone {
-            id: "GMT".to_owned(),
+            id: Cow::Borrowed("GMT"),
             rules: Rules::Fixed(0),
             raw_offset: 0,
             names: Names::Custom,
@@ -618,7 +630,7 @@ impl TimeZone {
             Rules::Iana(jiff::tz::TimeZone::get(zone.rules).ok()?)
         };
         Some(TimeZone {
-            id: zone.id.to_owned(),
+            id: Cow::Borrowed(zone.id),
             rules,
             raw_offset: zone.raw_offset,
             names: Names::Table(zone),
@@ -654,7 +666,12 @@ impl TimeZone {
         let offset = sign * (hours * 3600 + minutes * 60);
         let mut id = String::from("GMT");
         write_offset(offset, false, true, &mut id);
-        Some(TimeZone { id, rules: Rules::Fixed(offset), raw_offset: offset, names: Names::Custom })
+        Some(TimeZone {
+            id: Cow::Owned(id),
+            rules: Rules::Fixed(offset),
+            raw_offset: offset,
+            names: Names::Custom,
+        })
     }
 
     /// Returns the zone's ID as Java reports it (`UTC`, `Europe/Berlin`, `GMT+02:00`).
@@ -1260,7 +1277,13 @@ mod lenient {
         let mut builder = Builder::default();
         let mut position = 0;
         let mut ambiguous_year = false;
-        let century_start = century_start(now_millis, zone);
+        // Only two-letter years need the window, which costs a zone lookup.
+        let has_short_year = pattern
+            .items
+            .iter()
+            .any(|item| matches!(item, Item::Field { letter: 'y' | 'Y', count } if *count <= 2));
+        let century_start =
+            if has_short_year { century_start(now_millis, zone) } else { (i64::MIN, 1970) };
         let items = &pattern.items;
         for (index, item) in items.iter().enumerate() {
             match item {
@@ -1428,9 +1451,7 @@ mod lenient {
         let digits_start = position;
         let mut value: i64 = 0;
         while position < end_limit {
-            let Some(digit) =
-                chars[position].to_digit(10).or_else(|| unicode_digit(chars[position]))
-            else {
+            let Some(digit) = super::super::number::java_digit(chars[position]) else {
                 break;
             };
             value = value.checked_mul(10)?.checked_add(i64::from(digit))?;
@@ -1445,12 +1466,6 @@ mod lenient {
         let value = if negative { -value } else { value };
         i32::try_from(value).ok()?;
         Some((value, position))
-    }
-
-    /// Returns the value of a non-ASCII decimal digit, as Java's number parsing accepts them.
-    fn unicode_digit(c: char) -> Option<u32> {
-        let text = c.to_string();
-        super::super::number::Number::parse_number(&text).ok()?.as_i64().map(|d| d as u32)
     }
 
     /// Matches the longest of `names` at `start`, ignoring case, as Java's `matchString`.
@@ -2873,7 +2888,12 @@ mod tests {
             }
         }
         assert!(total >= 600, "only {total} rows were read");
-        assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {total} differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]

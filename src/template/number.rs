@@ -1433,7 +1433,7 @@ fn write_plain(negative: bool, digits: &[u8], scale: i64, strip_zeros: bool, out
 
 /// Returns the value of `c` as a decimal digit in Java's sense (`Character.digit` for a
 /// `Character.isDigit` character of the Basic Multilingual Plane).
-fn java_digit(c: char) -> Option<u8> {
+pub(super) fn java_digit(c: char) -> Option<u8> {
     /// The zero of every block of ten decimal digits in the BMP, as Java 17 lists them.
     const ZEROS: [u32; 37] = [
         0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66,
@@ -1957,11 +1957,17 @@ mod tests {
             total += 1;
             let actual = format(&number(&literal), &pattern).ok();
             if actual != expected {
-                failures.push(format!("{literal} with {pattern:?}: {actual:?}, expected {expected:?}"));
+                failures
+                    .push(format!("{literal} with {pattern:?}: {actual:?}, expected {expected:?}"));
             }
         }
         assert!(total >= 700, "only {total} rows were read");
-        assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {total} differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     /// Expected outputs come from FreeMarker 2.3.31: 700 random pairs of JSON numbers through
@@ -2005,7 +2011,12 @@ mod tests {
             }
         }
         assert!(total >= 700, "only {total} rows were read");
-        assert!(failures.is_empty(), "{} of {total} differ:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {total} differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]

@@ -9,10 +9,23 @@
 //! instead of matching differently. Matching is bounded by a backtracking limit, so a
 //! pathological pattern fails with an error instead of hanging.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use fancy_regex::{Regex, RegexBuilder};
 
 /// Maximum backtracking steps of one match attempt.
 const BACKTRACK_LIMIT: usize = 1_000_000;
+
+/// Maximum count of compiled patterns kept per thread by [`JavaRegex::cached`].
+const CACHE_CAPACITY: usize = 256;
+
+thread_local! {
+    /// Compiled patterns by flags and pattern text, so a template's regular expressions are
+    /// compiled once per thread instead of at every render.
+    static CACHE: RefCell<HashMap<String, Rc<JavaRegex>>> = RefCell::new(HashMap::new());
+}
 
 /// Maximum length of a pattern, in bytes.
 const MAX_PATTERN_LENGTH: usize = 10_000;
@@ -149,6 +162,37 @@ impl JavaRegex {
             groups: translated.groups,
             names: translated.names,
         })
+    }
+
+    /// Returns the compiled pattern from this thread's cache, compiling it on first use.
+    ///
+    /// The cache keeps at most 256 patterns and starts over when full.
+    pub fn cached(pattern: &str, flags: &RegexFlags) -> Result<Rc<JavaRegex>, RegexError> {
+        let mut key = String::with_capacity(pattern.len() + 4);
+        for (set, letter) in [
+            (flags.case_insensitive, 'i'),
+            (flags.multiline, 'm'),
+            (flags.dot_all, 's'),
+            (flags.comments, 'c'),
+        ] {
+            if set {
+                key.push(letter);
+            }
+        }
+        key.push(':');
+        key.push_str(pattern);
+        if let Some(regex) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+            return Ok(regex);
+        }
+        let regex = Rc::new(JavaRegex::compile(pattern, flags)?);
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(key, Rc::clone(&regex));
+        });
+        Ok(regex)
     }
 
     fn too_complex(&self) -> RegexError {

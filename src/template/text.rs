@@ -104,40 +104,62 @@ enum Dialect {
 
 fn escape_js_like(s: &str, dialect: Dialect, out: &mut String) {
     let bytes = s.as_bytes();
-    let mut previous: Option<char> = None;
-    let mut chars = s.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\'' if dialect == Dialect::JavaScript => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '/' if at == 0 || previous == Some('<') => out.push_str("\\/"),
-            '<' if matches!(next, None | Some('!') | Some('?')) => push_hex_escape(c, dialect, out),
-            '>' if at == 0 || matches!(previous, Some(']') | Some('-')) => {
+    // Runs of characters that need no escape are copied in one step; every character that may
+    // need one starts with an ASCII byte or with 0xC2 (U+0080 to U+009F) or 0xE2 (U+2028/9).
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let previous = at.checked_sub(1).map(|i| bytes[i]);
+        let next = bytes.get(at + 1).copied();
+        let (escape, width): (Option<Escape>, usize) = match byte {
+            b'"' => (Some(Escape::Text("\\\"")), 1),
+            b'\\' => (Some(Escape::Text("\\\\")), 1),
+            b'\'' if dialect == Dialect::JavaScript => (Some(Escape::Text("\\'")), 1),
+            b'\n' => (Some(Escape::Text("\\n")), 1),
+            b'\r' => (Some(Escape::Text("\\r")), 1),
+            b'\t' => (Some(Escape::Text("\\t")), 1),
+            0x08 => (Some(Escape::Text("\\b")), 1),
+            0x0c => (Some(Escape::Text("\\f")), 1),
+            b'/' if at == 0 || previous == Some(b'<') => (Some(Escape::Text("\\/")), 1),
+            b'<' if matches!(next, None | Some(b'!') | Some(b'?')) => (Some(Escape::Hex('<')), 1),
+            b'>' if at == 0 || matches!(previous, Some(b']') | Some(b'-')) => {
                 if dialect == Dialect::JavaScript {
-                    out.push_str("\\>");
+                    (Some(Escape::Text("\\>")), 1)
                 } else {
-                    push_hex_escape(c, dialect, out);
+                    (Some(Escape::Hex('>')), 1)
                 }
             }
-            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
-                push_hex_escape(c, dialect, out)
+            0x00..=0x1f | 0x7f => (Some(Escape::Hex(char::from(byte))), 1),
+            // U+0080 to U+009F are encoded as 0xC2 followed by the code point itself.
+            0xc2 if matches!(next, Some(0x80..=0x9f)) => {
+                (Some(Escape::Hex(char::from(next.unwrap_or(0x80)))), 2)
             }
-            _ => {
-                // Copy runs of unescaped characters in one step.
-                let end = at + c.len_utf8();
-                out.push_str(&s[at..end]);
+            0xe2 if next == Some(0x80) && matches!(bytes.get(at + 2), Some(0xa8) | Some(0xa9)) => {
+                let c = if bytes[at + 2] == 0xa8 { '\u{2028}' } else { '\u{2029}' };
+                (Some(Escape::Hex(c)), 3)
             }
+            _ => (None, 1),
+        };
+        if let Some(escape) = escape {
+            out.push_str(&s[copied..at]);
+            match escape {
+                Escape::Text(text) => out.push_str(text),
+                Escape::Hex(c) => push_hex_escape(c, dialect, out),
+            }
+            copied = at + width;
         }
-        previous = Some(c);
+        at += width;
     }
-    let _ = bytes;
+    out.push_str(&s[copied..]);
+}
+
+/// How one character is escaped.
+enum Escape {
+    /// A fixed escape sequence.
+    Text(&'static str),
+    /// A hexadecimal escape of the character.
+    Hex(char),
 }
 
 fn push_hex_escape(c: char, dialect: Dialect, out: &mut String) {
@@ -193,18 +215,23 @@ pub fn url_path(s: &str, out: &mut String) {
 
 fn url_encode(s: &str, keep_slash: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
+    let mut copied = 0;
+    for (at, &b) in s.as_bytes().iter().enumerate() {
         let safe = b.is_ascii_alphanumeric()
             || matches!(b, b'_' | b'-' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
             || (keep_slash && b == b'/');
-        if safe {
-            out.push(char::from(b));
-        } else {
+        if !safe {
+            // A run of safe bytes is ASCII, so it starts and ends on character boundaries.
+            if copied < at {
+                out.push_str(&s[copied..at]);
+            }
             out.push('%');
             out.push(char::from(HEX[usize::from(b >> 4)]));
             out.push(char::from(HEX[usize::from(b & 0xf)]));
+            copied = at + 1;
         }
     }
+    out.push_str(&s[copied..]);
 }
 
 /// Appends `s` upper-cased with Java's full Unicode mapping (`"ß"` becomes `"SS"`).
@@ -503,7 +530,7 @@ pub fn keep_after<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_after", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match regex.find_at(s, 0)? {
             Some((_, end)) => Cow::Borrowed(&s[end..]),
             None => Cow::Borrowed(""),
@@ -527,7 +554,7 @@ pub fn keep_after_last<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_after_last", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match last_regex_match(&regex, s)? {
             Some((_, end)) => Cow::Borrowed(&s[end..]),
             None => Cow::Borrowed(""),
@@ -552,7 +579,7 @@ pub fn keep_before<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_before", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match regex.find_at(s, 0)? {
             Some((start, _)) => Cow::Borrowed(&s[..start]),
             None => Cow::Borrowed(s),
@@ -577,7 +604,7 @@ pub fn keep_before_last<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_before_last", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match last_regex_match(&regex, s)? {
             Some((start, _)) => Cow::Borrowed(&s[..start]),
             None => Cow::Borrowed(s),
@@ -716,7 +743,7 @@ pub fn ensure_starts_with_match(
     out: &mut String,
 ) -> Result<(), TextError> {
     let starts = if flags.regex {
-        JavaRegex::compile(pattern, flags)?.find_at(s, 0)?.is_some_and(|(start, _)| start == 0)
+        JavaRegex::cached(pattern, flags)?.find_at(s, 0)?.is_some_and(|(start, _)| start == 0)
     } else if flags.case_insensitive {
         LoweredText::new(s).find(pattern, 0) == Some(0)
     } else {
@@ -810,7 +837,7 @@ pub fn split<'a>(
     flags: &RegexFlags,
 ) -> Result<Vec<Cow<'a, str>>, TextError> {
     if flags.regex {
-        let regex = JavaRegex::compile(separator, flags)?;
+        let regex = JavaRegex::cached(separator, flags)?;
         return Ok(regex.split(s)?.into_iter().map(Cow::Borrowed).collect());
     }
     if separator.is_empty() {
@@ -862,7 +889,7 @@ pub fn replace(
     out: &mut String,
 ) -> Result<(), TextError> {
     if flags.regex {
-        let regex = JavaRegex::compile(from, flags)?;
+        let regex = JavaRegex::cached(from, flags)?;
         regex.replace(s, to, flags.first_only, out)?;
         return Ok(());
     }
@@ -928,7 +955,7 @@ pub fn matches(
     pattern: &str,
     flags: &RegexFlags,
 ) -> Result<Option<Vec<String>>, TextError> {
-    let regex = JavaRegex::compile(pattern, flags)?;
+    let regex = JavaRegex::cached(pattern, flags)?;
     let groups = regex.full_match(s)?;
     Ok(groups.map(|groups| groups.into_iter().map(Option::unwrap_or_default).collect()))
 }
@@ -941,12 +968,12 @@ pub fn find_matches(
     pattern: &str,
     flags: &RegexFlags,
 ) -> Result<Vec<Vec<Option<String>>>, TextError> {
-    Ok(JavaRegex::compile(pattern, flags)?.find_all_groups(s)?)
+    Ok(JavaRegex::cached(pattern, flags)?.find_all_groups(s)?)
 }
 
 /// Returns the count of capturing groups in `pattern`, not counting group 0.
 pub fn regex_group_count(pattern: &str, flags: &RegexFlags) -> Result<usize, TextError> {
-    Ok(JavaRegex::compile(pattern, flags)?.group_count())
+    Ok(JavaRegex::cached(pattern, flags)?.group_count())
 }
 
 /// How `?truncate` and its variants choose where to cut.
@@ -2287,8 +2314,8 @@ mod tests {
 
         #[test]
         fn regex_translation_never_panics(pattern in "[\\\\()\\[\\]{}?*+|^$.a-c0-9dDwWsSpPQEkx<>!=:,&-]{0,12}") {
-            let _ = JavaRegex::compile(&pattern, &RegexFlags::parse("r"));
-            let _ = JavaRegex::compile(&pattern, &RegexFlags::parse("rimsc"));
+            let _ = JavaRegex::cached(&pattern, &RegexFlags::parse("r"));
+            let _ = JavaRegex::cached(&pattern, &RegexFlags::parse("rimsc"));
         }
     }
 }
