@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use super::number::{Number, NumberError};
 use super::zones::{JavaZone, PARSE_ORDER, ZONES};
 
 /// An error from a date operation, in FreeMarker's terms.
@@ -72,8 +73,8 @@ pub enum DateError {
     },
     /// The instant lies outside the range whose calendar fields are computed.
     #[error(
-        "date {millis} ms since the epoch is outside the supported range of about 290 million \
-         years around 1970"
+        "date {millis} ms since the epoch with its time zone offset is outside the range of \
+         64-bit milliseconds"
     )]
     OutOfRange {
         /// The milliseconds since the epoch.
@@ -113,6 +114,13 @@ impl DateValue {
     /// Creates a value from milliseconds since the epoch.
     pub fn new(millis: i64, kind: DateKind) -> DateValue {
         DateValue { millis, kind }
+    }
+
+    /// Converts a number of milliseconds since the epoch, as `?number_to_datetime`,
+    /// `?number_to_date` and `?number_to_time` do: fractions are rounded half up, `INF` and
+    /// `-INF` give the extreme instants, NaN gives the epoch.
+    pub fn from_number(number: &Number, kind: DateKind) -> Result<DateValue, NumberError> {
+        Ok(DateValue::new(number.to_epoch_millis()?, kind))
     }
 
     /// Returns the milliseconds since the epoch (`?long`).
@@ -798,9 +806,9 @@ const MILLIS_PER_DAY: i64 = 86_400_000;
 /// Days since the epoch of 1582-10-15, the first Gregorian day in Java's default calendar.
 const GREGORIAN_CUTOVER_DAY: i64 = -141_427;
 
-/// Limit of supported epoch days, about 290 million years either side (Java's `long`
-/// milliseconds reach 292 million years).
-const MAX_EPOCH_DAYS: i64 = 106_000_000_000;
+/// Limit of supported epoch days: every `i64` of milliseconds, about 292 million years either
+/// side, plus a day for time zone offsets.
+const MAX_EPOCH_DAYS: i64 = i64::MAX / MILLIS_PER_DAY + 1;
 
 fn check_epoch_day(epoch_day: i64, millis: i64) -> Result<(), DateError> {
     if epoch_day.abs() > MAX_EPOCH_DAYS {
@@ -2893,6 +2901,38 @@ mod tests {
             "{} of {total} differ:\n{}",
             failures.len(),
             failures.join("\n")
+        );
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31 (`n?number_to_datetime` with `?long`,
+    /// `?iso_utc` and `?string("yyyy-MM-dd G")`).
+    #[test]
+    fn numbers_convert_to_dates_as_freemarker() {
+        let millis = |text: &str| {
+            let number = Number::parse_number(text).unwrap();
+            DateValue::from_number(&number, DateKind::DateTime).map(|value| value.millis())
+        };
+        assert_eq!(millis("1.5"), Ok(2));
+        assert_eq!(millis("-1.5"), Ok(-2));
+        assert_eq!(millis("2.5"), Ok(3));
+        assert!(millis("10000000000000000000").is_err());
+        assert!(millis("9223372036854775808").is_err());
+        assert_eq!(millis("9223372036854775807"), Ok(i64::MAX));
+        assert_eq!(millis("INF"), Ok(i64::MAX));
+        assert_eq!(millis("-INF"), Ok(i64::MIN));
+        assert_eq!(millis("NaN"), Ok(0));
+        let utc = TimeZone::utc();
+        assert_eq!(
+            iso(i64::MAX, DateKind::DateTime, IsoOptions::ISO_UTC),
+            "292278994-08-17T07:12:55Z"
+        );
+        assert_eq!(
+            format(i64::MAX, DateKind::DateTime, "yyyy-MM-dd G", &utc).unwrap(),
+            "292278994-08-17 AD"
+        );
+        assert_eq!(
+            format(i64::MIN, DateKind::DateTime, "yyyy-MM-dd G", &utc).unwrap(),
+            "292269055-12-02 BC"
         );
     }
 
