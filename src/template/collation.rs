@@ -5,10 +5,9 @@
 //! element streams, and the first primary difference decides. Without one, the first secondary
 //! difference decides, where an element ignorable at the primary level (a space, a hyphen, an
 //! accent) against a base letter counts as one. Without that, the first tertiary difference
-//! decides. This module
-//! runs that algorithm over the elements Java 17 assigns to U+0000 to U+024F, so strings made
-//! of those characters order exactly as in FreeMarker; [`is_exact`] tells whether a string is
-//! in that range.
+//! decides. This module runs that algorithm over the elements Java 17 assigns to U+0000 to
+//! U+024F, so strings made of those characters order exactly as in FreeMarker. [`is_exact`]
+//! checks whether a string is in that range.
 
 use std::cmp::Ordering;
 

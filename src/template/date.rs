@@ -11,9 +11,9 @@
 //! - The ISO 8601 and XML Schema forms (`?iso_utc`, `?string.iso`, `?datetime.iso`) use the
 //!   proleptic Gregorian calendar, and ISO parsing is strict.
 //!
-//! Time zones are Java's: every ID the Java 17 runtime accepts (IANA names, old three-letter
-//! IDs such as `PST`, custom `GMT+02:00`), with the rules of the IANA database bundled by the
-//! `jiff` crate and the English names Java prints for `z` and `zzzz`.
+//! Time zones are Java's: every ID the Java 17 runtime accepts, such as IANA names, old
+//! three-letter IDs (`PST`) and custom offsets (`GMT+02:00`). Their rules come from the IANA
+//! database bundled by the `jiff` crate, their English names from Java's `z` and `zzzz`.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -866,7 +866,7 @@ impl Fields {
         })
     }
 
-    /// Returns the epoch day of the first of the month; in October 1582 that is a Julian date,
+    /// Returns the epoch day of the first of the month. In October 1582 that is a Julian date,
     /// ten days before the Gregorian days that follow it.
     fn month_start(&self) -> i64 {
         days_from_civil(self.extended_year(), self.month, 1)

@@ -11,10 +11,10 @@
 //!   negative for `1e3`). The scale is kept because division uses it.
 //! - `Double` appears only for `INF`, `-INF` and `NaN`, which `?number` accepts.
 //!
-//! Arithmetic follows FreeMarker's `BigDecimal` engine: `+` and `-` are exact, `*` is exact but
-//! rounded half up to 12 fraction digits when the exact product has more, `/` keeps
-//! `max(12, scale of either operand)` fraction digits rounded half up, and `%` works on Java's
-//! `long` values of both operands. Formats follow Java's `DecimalFormat` in the en_US locale with
+//! Arithmetic follows FreeMarker's `BigDecimal` engine. `+` and `-` are exact. `*` is exact but
+//! rounded half up to 12 fraction digits when the exact product has more. `/` keeps
+//! `max(12, scale of either operand)` fraction digits rounded half up. `%` works on Java's `long`
+//! values of both operands. Formats follow Java's `DecimalFormat` in the en_US locale with
 //! half-even rounding.
 //!
 //! Every operation bounds its work: results with more than [`MAX_DIGITS`] digits, or scales
@@ -285,6 +285,19 @@ impl Number {
             Repr::Small { unscaled, scale: 0 } => Some(unscaled),
             _ => None,
         }
+    }
+
+    /// Returns the value as an `i64` when it is a whole number in range, whatever its class or
+    /// scale (`1.0` and `1e3` included), or `None`.
+    pub fn to_i64_exact(&self) -> Option<i64> {
+        if let Some(value) = self.as_i64() {
+            return Some(value);
+        }
+        if matches!(self.0, Repr::Double(_)) {
+            return None;
+        }
+        let truncated = self.java_long_value();
+        (self.compare(&Number::long(truncated)) == Ok(Ordering::Equal)).then_some(truncated)
     }
 
     /// Returns true for `INF`, `-INF` (FreeMarker's `?is_infinite`).
@@ -2051,6 +2064,17 @@ mod tests {
             let back = Number::parse_literal(&original.to_exact_string()).unwrap();
             assert_eq!(format!("{back:?}"), format!("{original:?}"), "{literal}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_convert_exactly() {
+        assert_eq!(number("1796396693812.0").to_i64_exact(), Some(1_796_396_693_812));
+        assert_eq!(number("1e3").to_i64_exact(), Some(1000));
+        assert_eq!(number("-7").to_i64_exact(), Some(-7));
+        assert_eq!(number("1.5").to_i64_exact(), None);
+        assert_eq!(number("18446744073709551616").to_i64_exact(), None);
+        assert_eq!(number("-9223372036854775808.0").to_i64_exact(), Some(i64::MIN));
+        assert_eq!(Number::parse_number("INF").unwrap().to_i64_exact(), None);
     }
 
     #[test]

@@ -104,8 +104,8 @@ enum Dialect {
 
 fn escape_js_like(s: &str, dialect: Dialect, out: &mut String) {
     let bytes = s.as_bytes();
-    // Runs of characters that need no escape are copied in one step; every character that may
-    // need one starts with an ASCII byte or with 0xC2 (U+0080 to U+009F) or 0xE2 (U+2028/9).
+    // Runs of characters that need no escape are copied in one step. Every character that may
+    // need one starts with an ASCII byte, or with 0xC2 (U+0080 to U+009F) or 0xE2 (U+2028/9).
     let mut copied = 0;
     let mut at = 0;
     while at < bytes.len() {
@@ -154,7 +154,7 @@ fn escape_js_like(s: &str, dialect: Dialect, out: &mut String) {
     out.push_str(&s[copied..]);
 }
 
-/// How one character is escaped.
+/// The escape of one character.
 enum Escape {
     /// A fixed escape sequence.
     Text(&'static str),
