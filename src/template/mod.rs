@@ -13,6 +13,8 @@ mod collation;
 mod collation_table;
 pub mod date;
 mod error;
+pub mod locale;
+mod locale_table;
 pub mod number;
 pub mod regex;
 pub mod text;
