@@ -1771,9 +1771,8 @@ mod lenient {
             // Java's choice between the calendars, by the year as given and the results.
             if year > 1582 && gregorian >= GREGORIAN_CUTOVER_DAY {
                 gregorian
-            } else if year < 1582 && julian < GREGORIAN_CUTOVER_DAY {
-                julian
-            } else if !month_based {
+            } else if (year < 1582 && julian < GREGORIAN_CUTOVER_DAY) || !month_based {
+                // Dates by day or week of the year in 1582 count from the Julian January 1.
                 julian
             } else if gregorian >= GREGORIAN_CUTOVER_DAY {
                 gregorian

@@ -712,7 +712,7 @@ impl Number {
     pub fn write_computer(&self, out: &mut String) {
         match &self.0 {
             Repr::Int(i) => push_integer(i64::from(*i), out),
-            Repr::Long(i) => push_integer(i64::from(*i), out),
+            Repr::Long(i) => push_integer(*i, out),
             Repr::Double(d) => out.push_str(non_finite_name(*d)),
             Repr::Small { unscaled, scale }
                 if (0..=COMPUTER_FRACTION_DIGITS as i32).contains(scale) =>
@@ -734,7 +734,7 @@ impl Number {
     pub fn write_json(&self, out: &mut String) {
         match &self.0 {
             Repr::Int(i) => push_integer(i64::from(*i), out),
-            Repr::Long(i) => push_integer(i64::from(*i), out),
+            Repr::Long(i) => push_integer(*i, out),
             Repr::Double(_) => out.push_str("null"),
             Repr::Small { unscaled, scale } => {
                 let mut buffer = [0u8; 20];
@@ -907,8 +907,8 @@ impl FormatSpec {
             pattern: pattern.to_owned(),
             reason: reason.to_owned(),
         };
-        let (positive, negative) = split_subpatterns(pattern).map_err(|r| invalid(r))?;
-        let parsed = parse_subpattern(positive, locale).map_err(|r| invalid(r))?;
+        let (positive, negative) = split_subpatterns(pattern).map_err(invalid)?;
+        let parsed = parse_subpattern(positive, locale).map_err(invalid)?;
         let mut spec = FormatSpec {
             positive_prefix: parsed.prefix,
             positive_suffix: parsed.suffix,
@@ -924,7 +924,7 @@ impl FormatSpec {
             monetary: pattern.contains('\u{a4}'),
         };
         if let Some(negative) = negative {
-            let parsed_negative = parse_subpattern(negative, locale).map_err(|r| invalid(r))?;
+            let parsed_negative = parse_subpattern(negative, locale).map_err(invalid)?;
             // Java takes only the affixes of the negative subpattern.
             spec.negative_affixes = Some((parsed_negative.prefix, parsed_negative.suffix));
         }
@@ -2200,7 +2200,7 @@ mod tests {
         let (integer, fraction) = digits.split_at(digits.len() - scale as usize);
         let fraction = fraction.trim_end_matches('0');
         let mut text = String::new();
-        if negative && (integer.trim_start_matches('0') != "" || !fraction.is_empty()) {
+        if negative && (!integer.trim_start_matches('0').is_empty() || !fraction.is_empty()) {
             text.push('-');
         }
         text.push_str(integer);
