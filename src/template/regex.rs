@@ -1089,7 +1089,33 @@ fn property_class(name: &str) -> Option<String> {
     if CATEGORIES.contains(&category) {
         return Some(format!(r"\p{{{category}}}"));
     }
-    None
+    // Binary properties and scripts after `Is`, with the names Java accepts.
+    let rest = name.strip_prefix("Is")?;
+    let property = match rest.to_ascii_lowercase().replace(['_', ' '], "").as_str() {
+        "alphabetic" => "Alphabetic",
+        "letter" => "L",
+        "digit" => "Nd",
+        "uppercase" => "Uppercase",
+        "lowercase" => "Lowercase",
+        "whitespace" => "White_Space",
+        "punctuation" => "P",
+        "control" => "Cc",
+        "hexdigit" => "Hex_Digit",
+        "ideographic" => "Ideographic",
+        "latin" => "Latin",
+        "greek" => "Greek",
+        "cyrillic" => "Cyrillic",
+        "arabic" => "Arabic",
+        "hebrew" => "Hebrew",
+        "han" => "Han",
+        "hiragana" => "Hiragana",
+        "katakana" => "Katakana",
+        "hangul" => "Hangul",
+        "thai" => "Thai",
+        "devanagari" => "Devanagari",
+        _ => return None,
+    };
+    Some(format!(r"\p{{{property}}}"))
 }
 
 /// Appends `c` as a literal outside a class.
