@@ -69,6 +69,12 @@ pub enum TextError {
         /// The flag.
         flag: char,
     },
+    /// `?url` was given a charset this renderer does not encode.
+    #[error("unsupported URL charset {charset:?}; use UTF-8, ISO-8859-1, US-ASCII or windows-1252")]
+    UnsupportedCharset {
+        /// The charset as given.
+        charset: String,
+    },
     /// `?truncate` was given a negative length.
     #[error("?truncate length {length} must not be negative")]
     NegativeLength {
@@ -211,6 +217,91 @@ pub fn url(s: &str, out: &mut String) {
 /// Appends `s` percent-encoded as `?url_path` does: as [`url`], but `/` is kept.
 pub fn url_path(s: &str, out: &mut String) {
     url_encode(s, true, out);
+}
+
+/// Appends `s` percent-encoded as `?url(charset)` or `?url_path(charset)` does: as [`url`],
+/// but the bytes come from `charset`. UTF-8, ISO-8859-1, US-ASCII and windows-1252 are
+/// supported under their common Java names; a character the charset lacks becomes `?` (`%3F`),
+/// as Java's encoder replaces it.
+pub fn url_with_charset(
+    s: &str,
+    charset: &str,
+    keep_slash: bool,
+    out: &mut String,
+) -> Result<(), TextError> {
+    let charset = Charset::parse(charset)
+        .ok_or_else(|| TextError::UnsupportedCharset { charset: charset.to_owned() })?;
+    if charset == Charset::Utf8 {
+        url_encode(s, keep_slash, out);
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        bytes.push(charset.encode(c));
+    }
+    // The encoded bytes are all single bytes here; encode them like UTF-8 bytes of ASCII text.
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in bytes {
+        let safe = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'_' | b'-' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+            || (keep_slash && byte == b'/');
+        if safe {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+    }
+    Ok(())
+}
+
+/// A charset `?url` can encode with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charset {
+    Utf8,
+    Latin1,
+    Ascii,
+    Windows1252,
+}
+
+impl Charset {
+    /// Looks a charset up by a Java name or alias, ignoring case.
+    fn parse(name: &str) -> Option<Charset> {
+        let name = name.to_ascii_lowercase();
+        Some(match name.as_str() {
+            "utf-8" | "utf8" | "unicode-1-1-utf-8" => Charset::Utf8,
+            "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "iso8859_1" | "iso_8859_1" | "8859_1"
+            | "latin1" | "l1" | "ibm819" | "cp819" | "csisolatin1" | "819" | "iso-ir-100" => {
+                Charset::Latin1
+            }
+            "us-ascii" | "ascii" | "us" | "iso646-us" | "ascii7" | "646" | "cp367" | "ibm367"
+            | "csascii" | "iso-ir-6" | "ansi_x3.4-1968" | "ansi_x3.4-1986" => Charset::Ascii,
+            "windows-1252" | "cp1252" | "cp5348" | "ibm-1252" | "ibm1252" => Charset::Windows1252,
+            _ => return None,
+        })
+    }
+
+    /// Encodes one character, giving `?` for a character the charset lacks.
+    fn encode(self, c: char) -> u8 {
+        /// The characters of windows-1252 bytes 0x80 to 0x9F, U+FFFD where a byte is unused.
+        const WINDOWS_1252_HIGH: [u16; 32] = [
+            0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+            0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+            0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+        ];
+        let code = u32::from(c);
+        match self {
+            Charset::Ascii if code < 0x80 => code as u8,
+            Charset::Latin1 if code < 0x100 => code as u8,
+            Charset::Windows1252 if code < 0x80 || (0xa0..0x100).contains(&code) => code as u8,
+            Charset::Windows1252 => WINDOWS_1252_HIGH
+                .iter()
+                .position(|&mapped| u32::from(mapped) == code && mapped != 0xFFFD)
+                .map_or(b'?', |index| 0x80 + index as u8),
+            _ => b'?',
+        }
+    }
 }
 
 fn url_encode(s: &str, keep_slash: bool, out: &mut String) {
@@ -2279,6 +2370,25 @@ mod tests {
             failures.len(),
             failures.join("\n")
         );
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31 (`?url(charset)`, `?url_path(charset)`).
+    #[test]
+    fn url_charsets_match_freemarker() {
+        let encode = |s: &str, charset: &str, keep_slash: bool| {
+            let mut out = String::new();
+            url_with_charset(s, charset, keep_slash, &mut out).map(|()| out)
+        };
+        assert_eq!(encode("aé€😀 /", "ISO-8859-1", false).unwrap(), "a%E9%3F%3F%20%2F");
+        assert_eq!(encode("aé€😀 /", "ISO-8859-1", true).unwrap(), "a%E9%3F%3F%20/");
+        assert_eq!(
+            encode("aé€😀 /", "UTF-8", false).unwrap(),
+            "a%C3%A9%E2%82%AC%F0%9F%98%80%20%2F"
+        );
+        assert_eq!(encode("aé", "latin1", false).unwrap(), "a%E9");
+        assert_eq!(encode("aé€", "US-ASCII", false).unwrap(), "a%3F%3F");
+        assert_eq!(encode("aé€", "windows-1252", false).unwrap(), "a%E9%80");
+        assert!(encode("aé", "nope", false).is_err());
     }
 
     #[test]
