@@ -2,9 +2,9 @@
 //! date style patterns for a fixed list of locales, generated from the Java 17 runtime that
 //! runs FreeMarker 2.3.31.
 //!
-//! Time zone names (`z`, `zzzz`) and string collation exist only for English here: formatting a
-//! zone name in another locale is an error, and [`Locale::is_english`] tells the evaluator when
-//! `?sort` may use the en_US collation.
+//! Time zone names (`z`, `zzzz`) and string collation exist only for English here. Formatting a
+//! zone name in another locale is an error, and [`Locale::is_english`] lets the evaluator check
+//! whether `?sort` may use the en_US collation.
 
 use std::fmt;
 
