@@ -1,13 +1,13 @@
 //! String ordering of Java's en_US `Collator`, which FreeMarker's `?sort` and `?sort_by` use.
 //!
-//! Java's `RuleBasedCollator` maps each character to collation elements (a primary order for
-//! the base letter, a secondary one for accents, a tertiary one for case) and compares two
-//! element streams: the first primary difference decides; otherwise the first secondary
-//! difference, where an element ignorable at the primary level (a space, a hyphen, an accent)
-//! against a base letter counts as one; otherwise the first tertiary difference. This module
-//! runs that algorithm over the elements Java 17 assigns to U+0000 to U+024F, so strings made
-//! of those characters order exactly as in FreeMarker; [`is_exact`] tells whether a string is
-//! in that range.
+//! Java's `RuleBasedCollator` maps each character to collation elements: a primary order for
+//! the base letter, a secondary one for accents and a tertiary one for case. It compares two
+//! element streams, and the first primary difference decides. Without one, the first secondary
+//! difference decides, where an element ignorable at the primary level (a space, a hyphen, an
+//! accent) against a base letter counts as one. Without that, the first tertiary difference
+//! decides. This module runs that algorithm over the elements Java 17 assigns to U+0000 to
+//! U+024F, so strings made of those characters order exactly as in FreeMarker. [`is_exact`]
+//! checks whether a string is in that range.
 
 use std::cmp::Ordering;
 
@@ -105,8 +105,8 @@ pub fn compare(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// Finishes when the source ran out first: any remaining base character in the target makes
-/// the source less; remaining secondary weights make it less at the secondary level.
+/// Finishes when the source ran out first. Any remaining base character in the target makes
+/// the source less, and remaining secondary weights make it less at the secondary level.
 fn finish_source_ended(
     target: &mut Elements<'_>,
     target_order: u32,

@@ -10,6 +10,7 @@
 
 mod ast;
 mod builtins;
+mod case_table;
 mod collation;
 mod collation_table;
 pub mod date;
@@ -17,6 +18,8 @@ mod error;
 mod eval;
 mod expr;
 mod lexer;
+pub mod locale;
+mod locale_table;
 pub mod number;
 mod parser;
 pub mod regex;

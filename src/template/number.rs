@@ -1,20 +1,20 @@
 //! Exact numbers with FreeMarker 2.3.31's arithmetic and formatting.
 //!
-//! FreeMarker holds numbers as Java objects, and a few results depend on which class a number
-//! has, so [`Number`] keeps that class:
+//! FreeMarker represents numbers as Java objects, and a few results depend on which class a
+//! number has, so [`Number`] keeps that class:
 //!
 //! - JSON integers become `Integer`, `Long` or `BigInteger` by size, as the reference data model
-//!   builds them; `BigInteger` is held like a `BigDecimal` with scale 0 because no operation of
-//!   the subset treats the two differently.
+//!   builds them. A `BigInteger` is stored as a `BigDecimal` with scale 0 because no operation
+//!   of the subset treats the two differently.
 //! - Other JSON numbers, number literals in templates, `?number` results and the results of
 //!   `+ - * /` are `BigDecimal`: an unscaled integer and a scale (the count of fraction digits,
 //!   negative for `1e3`). The scale is kept because division uses it.
 //! - `Double` appears only for `INF`, `-INF` and `NaN`, which `?number` accepts.
 //!
-//! Arithmetic follows FreeMarker's `BigDecimal` engine: `+` and `-` are exact, `*` is exact but
-//! rounded half up to 12 fraction digits when the exact product has more, `/` keeps
-//! `max(12, scale of either operand)` fraction digits rounded half up, and `%` works on Java's
-//! `long` values of both operands. Formats follow Java's `DecimalFormat` in the en_US locale with
+//! Arithmetic follows FreeMarker's `BigDecimal` engine. `+` and `-` are exact. `*` is exact but
+//! rounded half up to 12 fraction digits when the exact product has more. `/` keeps
+//! `max(12, scale of either operand)` fraction digits rounded half up. `%` works on Java's `long`
+//! values of both operands. Formats follow Java's `DecimalFormat` in the en_US locale with
 //! half-even rounding.
 //!
 //! Every operation bounds its work: results with more than [`MAX_DIGITS`] digits, or scales
@@ -27,6 +27,8 @@ use std::fmt;
 use num_bigint::{BigInt, Sign};
 use num_integer::Integer;
 use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use super::locale::Locale;
 
 /// Maximum count of significant digits a number may have, in input or as a result.
 pub const MAX_DIGITS: usize = 4096;
@@ -82,12 +84,12 @@ pub enum NumberError {
     InvalidFormat {
         /// The pattern as given.
         pattern: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
 }
 
-/// A number as FreeMarker holds it: exact at any size, with its Java class.
+/// A number as FreeMarker represents it: exact at any size, with its Java class.
 #[derive(Clone)]
 pub struct Number(Repr);
 
@@ -143,6 +145,7 @@ impl Number {
             Some(b'-') => (true, &text[1..]),
             _ => (false, text),
         };
+
         let (mantissa, exponent) = match body.find(['e', 'E']) {
             Some(at) => (&body[..at], Some(&body[at + 1..])),
             None => (body, None),
@@ -151,6 +154,7 @@ impl Number {
             Some(at) => (&mantissa[..at], Some(&mantissa[at + 1..])),
             None => (mantissa, None),
         };
+
         let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if !all_digits(int_part) || (int_part.len() > 1 && int_part.starts_with('0')) {
             return None;
@@ -168,6 +172,7 @@ impl Number {
                 e.parse().ok()?
             }
         };
+
         if frac_part.is_none() && exponent == 0 && !body.contains(['e', 'E']) {
             return Number::parse_integer(negative, int_part);
         }
@@ -282,6 +287,19 @@ impl Number {
             Repr::Small { unscaled, scale: 0 } => Some(unscaled),
             _ => None,
         }
+    }
+
+    /// Returns the value as an `i64` when it is a whole number in range, whatever its class or
+    /// scale (`1.0` and `1e3` included), or `None`.
+    pub fn to_i64_exact(&self) -> Option<i64> {
+        if let Some(value) = self.as_i64() {
+            return Some(value);
+        }
+        if matches!(self.0, Repr::Double(_)) {
+            return None;
+        }
+        let truncated = self.java_long_value();
+        (self.compare(&Number::long(truncated)) == Ok(Ordering::Equal)).then_some(truncated)
     }
 
     /// Returns true for `INF`, `-INF` (FreeMarker's `?is_infinite`).
@@ -424,8 +442,8 @@ impl Number {
     /// conservative engine.
     ///
     /// `Integer` and `Long` stay in their class, so their minimum values negate to themselves
-    /// (Java's overflow check misses that case); a `BigDecimal` with more than 12 fraction digits
-    /// is rounded half up to 12.
+    /// because Java's overflow check misses that case. A `BigDecimal` with more than 12 fraction
+    /// digits is rounded half up to 12.
     pub fn neg(&self) -> Number {
         match &self.0 {
             Repr::Int(i) => Number(Repr::Int(i.wrapping_neg())),
@@ -453,10 +471,9 @@ impl Number {
         }
     }
 
-    /// Compares by value as FreeMarker's `BigDecimal` engine does: signs first (so `INF > 0`
-    /// works), then exactly. NaN is an error, and so is any comparison that would need the
-    /// exact value of an infinity against a finite number of the same sign... except that
-    /// FreeMarker orders those by the infinity, which this does too.
+    /// Compares by value as FreeMarker's `BigDecimal` engine does: by sign first, so `INF > 0`
+    /// works, then exactly. An infinity is beyond every finite number of its sign, and NaN is
+    /// an error.
     pub fn compare(&self, other: &Number) -> Result<Ordering, NumberError> {
         let (sa, sb) = (self.signum()?, other.signum()?);
         if sa != sb {
@@ -576,9 +593,10 @@ impl Number {
         }
     }
 
-    /// Converts to milliseconds for `?number_to_datetime` and friends: a `BigDecimal` is rounded
-    /// half up, a double rounded with Java's `Math.round`; values outside the `long` range are an
-    /// error.
+    /// Converts to milliseconds for `?number_to_datetime` and friends.
+    ///
+    /// A `BigDecimal` is rounded half up. An infinity gives the extreme `long`, and NaN gives 0,
+    /// as Java's `Math.round` does. Values outside the `long` range are an error.
     pub fn to_epoch_millis(&self) -> Result<i64, NumberError> {
         match &self.0 {
             Repr::Int(i) => Ok(i64::from(*i)),
@@ -615,7 +633,8 @@ impl Number {
         if value.abs() < 9.0e18 {
             return Number(Repr::Small { unscaled: value as i64, scale: 0 });
         }
-        let unscaled = BigInt::from_f64_exact(value);
+        // `from_f64` converts integral values exactly.
+        let unscaled: BigInt = num_traits::FromPrimitive::from_f64(value).unwrap_or_default();
         Number::from_decimal(Decimal { unscaled, scale: 0 })
     }
 
@@ -629,9 +648,12 @@ impl Number {
         })
     }
 
-    /// Parses a string as `?number` does: Java's `BigDecimal` syntax (optional sign, digits with
-    /// an optional `.`, optional exponent; any Unicode decimal digits) or exactly `INF`,
-    /// `Infinity`, `-INF`, `-Infinity` or `NaN`. No whitespace is trimmed.
+    /// Parses a string as `?number` does, giving a `BigDecimal` or a `Double`.
+    ///
+    /// The syntax is Java's `BigDecimal`: an optional sign, digits with an optional `.`, and an
+    /// optional exponent, where any Unicode decimal digit counts. `INF`, `Infinity`, `-INF`,
+    /// `-Infinity` and `NaN` give doubles. No whitespace is trimmed. Number literals in templates
+    /// are `BigDecimal`s too, so this also parses them.
     pub fn parse_number(text: &str) -> Result<Number, NumberError> {
         match text {
             "INF" | "Infinity" => return Ok(Number(Repr::Double(f64::INFINITY))),
@@ -639,6 +661,7 @@ impl Number {
             "NaN" => return Ok(Number(Repr::Double(f64::NAN))),
             _ => {}
         }
+
         let not_a_number = || NumberError::NotANumber { text: text.chars().take(100).collect() };
         let mut chars = text.chars().peekable();
         let negative = match chars.peek() {
@@ -652,6 +675,7 @@ impl Number {
             }
             _ => false,
         };
+
         let mut digits = String::new();
         let mut fraction_digits: i64 = 0;
         let mut seen_point = false;
@@ -672,6 +696,7 @@ impl Number {
                 return Err(not_a_number());
             }
         }
+
         if digits.is_empty() {
             return Err(not_a_number());
         }
@@ -679,14 +704,16 @@ impl Number {
         Number::from_digits(negative, &digits, scale)
     }
 
-    /// Appends the number in FreeMarker's `computer` format (also `?c`): plain digits, `-` for
-    /// negatives, no grouping, at most 16 fraction digits rounded half even, no trailing zeros;
-    /// `INF`, `-INF` and `NaN` for doubles.
+    /// Appends the number in FreeMarker's `computer` format, which `?c` also uses.
+    ///
+    /// The format is plain digits with `-` for negatives, no grouping, and at most 16 fraction
+    /// digits rounded half even without trailing zeros. A negative number that rounds to zero
+    /// prints `-0`, as Java's `DecimalFormat` does. Doubles print `INF`, `-INF` and `NaN`.
     pub fn write_computer(&self, out: &mut String) {
         match &self.0 {
             Repr::Int(i) => push_integer(i64::from(*i), out),
-            Repr::Long(i) => push_integer(i64::from(*i), out),
-            Repr::Double(d) => out.push_str(non_finite_c_name(*d)),
+            Repr::Long(i) => push_integer(*i, out),
+            Repr::Double(d) => out.push_str(non_finite_name(*d)),
             Repr::Small { unscaled, scale }
                 if (0..=COMPUTER_FRACTION_DIGITS as i32).contains(scale) =>
             {
@@ -707,7 +734,7 @@ impl Number {
     pub fn write_json(&self, out: &mut String) {
         match &self.0 {
             Repr::Int(i) => push_integer(i64::from(*i), out),
-            Repr::Long(i) => push_integer(i64::from(*i), out),
+            Repr::Long(i) => push_integer(*i, out),
             Repr::Double(_) => out.push_str("null"),
             Repr::Small { unscaled, scale } => {
                 let mut buffer = [0u8; 20];
@@ -736,11 +763,37 @@ impl Number {
         match &self.0 {
             Repr::Int(i) => i.to_string(),
             Repr::Long(i) => i.to_string(),
-            Repr::Double(d) => non_finite_c_name(*d).to_owned(),
+            Repr::Double(d) => non_finite_name(*d).to_owned(),
             Repr::Small { unscaled, scale } => format!("{unscaled}e{}", -i64::from(*scale)),
             Repr::Big(d) if d.scale == 0 => d.unscaled.to_string(),
             Repr::Big(d) => format!("{}e{}", d.unscaled, -d.scale),
         }
+    }
+
+    /// Appends the number as the deprecated `#{n; mXMY}` interpolation does: en_US digits with
+    /// no grouping and `min_fraction` to `max_fraction` fraction digits, rounded half even.
+    ///
+    /// `#{n}` without a format uses 0 and 50; `mX` alone means `X` for both, `MY` alone 0 to
+    /// `Y`. The format is the same whatever `number_format` is set to.
+    pub fn write_numerical(&self, min_fraction: u32, max_fraction: u32, out: &mut String) {
+        self.write_numerical_in(min_fraction, max_fraction, Locale::en_us(), out);
+    }
+
+    /// Appends the number as `#{n; mXMY}` does in `locale`, with its decimal separator.
+    pub fn write_numerical_in(
+        &self,
+        min_fraction: u32,
+        max_fraction: u32,
+        locale: Locale,
+        out: &mut String,
+    ) {
+        let spec = FormatSpec {
+            min_fraction_digits: min_fraction,
+            max_fraction_digits: max_fraction.max(min_fraction),
+            locale,
+            ..FormatSpec::computer()
+        };
+        spec.write(self, out);
     }
 
     /// Appends the number in a format (see [`NumberFormat`]).
@@ -757,26 +810,36 @@ impl Number {
 pub enum NumberFormat {
     /// FreeMarker's `computer` format (also `?c`).
     Computer,
-    /// A Java `DecimalFormat` in en_US: `number`, `currency`, `percent` or a pattern.
+    /// A Java `DecimalFormat` with a locale's symbols: `number`, `currency`, `percent` or a
+    /// pattern.
     Pattern(Box<FormatSpec>),
 }
 
 impl NumberFormat {
-    /// Parses a `number_format` setting value or a `?string` argument: `computer`, `number`,
-    /// `currency`, `percent`, or a `DecimalFormat` pattern such as `0.00` or `#,##0.##`.
+    /// Parses a `number_format` setting value or a `?string` argument for en_US: `computer`,
+    /// `number`, `currency`, `percent`, or a `DecimalFormat` pattern such as `0.00`.
     pub fn parse(text: &str) -> Result<NumberFormat, NumberError> {
-        Ok(match text {
-            "computer" => NumberFormat::Computer,
-            "number" => NumberFormat::Pattern(Box::new(FormatSpec::number())),
-            "currency" => NumberFormat::Pattern(Box::new(FormatSpec::currency())),
-            "percent" => NumberFormat::Pattern(Box::new(FormatSpec::percent())),
-            _ => NumberFormat::Pattern(Box::new(FormatSpec::parse(text)?)),
-        })
+        NumberFormat::parse_in(text, Locale::en_us())
+    }
+
+    /// Parses a format as [`NumberFormat::parse`] does, for `locale`: the named formats take
+    /// the locale's patterns, and every pattern prints with its separators and symbols
+    /// (`1.234,5` in de_DE). `computer` is the same in every locale.
+    pub fn parse_in(text: &str, locale: Locale) -> Result<NumberFormat, NumberError> {
+        let data = locale.data();
+        let pattern = match text {
+            "computer" => return Ok(NumberFormat::Computer),
+            "number" => data.number_pattern,
+            "currency" => data.currency_pattern,
+            "percent" => data.percent_pattern,
+            _ => text,
+        };
+        Ok(NumberFormat::Pattern(Box::new(FormatSpec::parse_in(pattern, locale)?)))
     }
 }
 
-/// A compiled `DecimalFormat` pattern with en_US symbols and half-even rounding.
-#[derive(Debug, Clone, PartialEq)]
+/// A compiled `DecimalFormat` pattern with a locale's symbols and half-even rounding.
+#[derive(Clone, PartialEq)]
 pub struct FormatSpec {
     positive_prefix: String,
     positive_suffix: String,
@@ -791,6 +854,23 @@ pub struct FormatSpec {
     multiplier_exponent: i64,
     decimal_separator_always_shown: bool,
     rounding: RoundingMode,
+    locale: Locale,
+    /// Whether the pattern has a currency sign, which selects the locale's monetary separators.
+    monetary: bool,
+}
+
+impl std::fmt::Debug for FormatSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormatSpec")
+            .field("positive_prefix", &self.positive_prefix)
+            .field("positive_suffix", &self.positive_suffix)
+            .field("negative_affixes", &self.negative_affixes)
+            .field("min_integer_digits", &self.min_integer_digits)
+            .field("grouping", &self.grouping)
+            .field("fraction_digits", &(self.min_fraction_digits..=self.max_fraction_digits))
+            .field("locale", &self.locale)
+            .finish()
+    }
 }
 
 impl FormatSpec {
@@ -806,48 +886,29 @@ impl FormatSpec {
             multiplier_exponent: 0,
             decimal_separator_always_shown: false,
             rounding: RoundingMode::HalfEven,
+            locale: Locale::en_us(),
+            monetary: false,
         }
     }
 
-    /// en_US `NumberFormat.getNumberInstance`: `#,##0.###`.
-    fn number() -> FormatSpec {
-        FormatSpec { grouping: Some(3), max_fraction_digits: 3, ..FormatSpec::computer() }
-    }
-
-    /// en_US `NumberFormat.getCurrencyInstance`: `¤#,##0.00` with `$`.
-    fn currency() -> FormatSpec {
-        FormatSpec {
-            positive_prefix: "$".to_owned(),
-            grouping: Some(3),
-            min_fraction_digits: 2,
-            max_fraction_digits: 2,
-            ..FormatSpec::computer()
-        }
-    }
-
-    /// en_US `NumberFormat.getPercentInstance`: `#,##0%`.
-    fn percent() -> FormatSpec {
-        FormatSpec {
-            positive_suffix: "%".to_owned(),
-            grouping: Some(3),
-            max_fraction_digits: 0,
-            multiplier_exponent: 2,
-            ..FormatSpec::computer()
-        }
-    }
-
-    /// Parses a Java `DecimalFormat` pattern.
+    /// Parses a Java `DecimalFormat` pattern for en_US.
     ///
-    /// Supports prefixes and suffixes (with `'quoted'` text, `%`, `‰` and `¤`), `#`, `0`,
+    /// Supports prefixes and suffixes (with `'quoted'` text, `%`, `‰`, `¤` and `-`), `#`, `0`,
     /// grouping `,`, the decimal point, and an explicit negative subpattern after `;`.
     /// Scientific notation (`E`) is rejected.
     pub fn parse(pattern: &str) -> Result<FormatSpec, NumberError> {
+        FormatSpec::parse_in(pattern, Locale::en_us())
+    }
+
+    /// Parses a Java `DecimalFormat` pattern whose output uses `locale`'s symbols. The pattern
+    /// itself is written with `.`, `,` and the other pattern characters in every locale.
+    pub fn parse_in(pattern: &str, locale: Locale) -> Result<FormatSpec, NumberError> {
         let invalid = |reason: &str| NumberError::InvalidFormat {
             pattern: pattern.to_owned(),
             reason: reason.to_owned(),
         };
-        let (positive, negative) = split_subpatterns(pattern).map_err(|r| invalid(r))?;
-        let parsed = parse_subpattern(positive).map_err(|r| invalid(r))?;
+        let (positive, negative) = split_subpatterns(pattern).map_err(invalid)?;
+        let parsed = parse_subpattern(positive, locale).map_err(invalid)?;
         let mut spec = FormatSpec {
             positive_prefix: parsed.prefix,
             positive_suffix: parsed.suffix,
@@ -859,9 +920,11 @@ impl FormatSpec {
             multiplier_exponent: parsed.multiplier_exponent,
             decimal_separator_always_shown: parsed.decimal_separator_always_shown,
             rounding: RoundingMode::HalfEven,
+            locale,
+            monetary: pattern.contains('\u{a4}'),
         };
         if let Some(negative) = negative {
-            let parsed_negative = parse_subpattern(negative).map_err(|r| invalid(r))?;
+            let parsed_negative = parse_subpattern(negative, locale).map_err(invalid)?;
             // Java takes only the affixes of the negative subpattern.
             spec.negative_affixes = Some((parsed_negative.prefix, parsed_negative.suffix));
         }
@@ -873,8 +936,9 @@ impl FormatSpec {
         let (negative, digits, scale) = match &number.0 {
             Repr::Double(d) => {
                 let negative = d.is_sign_negative() && !d.is_nan();
+                let data = self.locale.data();
                 self.write_prefix(negative, out);
-                out.push_str(if d.is_nan() { "NaN" } else { "\u{221e}" });
+                out.push_str(if d.is_nan() { data.nan } else { data.infinity });
                 out.push_str(self.suffix(negative));
                 return;
             }
@@ -904,11 +968,16 @@ impl FormatSpec {
         match (&self.negative_affixes, negative) {
             (Some((prefix, _)), true) => out.push_str(prefix),
             (None, true) => {
-                out.push('-');
+                out.push(self.locale.data().minus);
                 out.push_str(&self.positive_prefix);
             }
             (_, false) => out.push_str(&self.positive_prefix),
         }
+    }
+
+    fn grouping_separator(&self) -> char {
+        let data = self.locale.data();
+        if self.monetary { data.monetary_grouping } else { data.grouping }
     }
 
     fn suffix(&self, negative: bool) -> &str {
@@ -928,6 +997,7 @@ impl FormatSpec {
         let mut integer = String::with_capacity(integer_len + 8);
         integer.extend(integer_digits.iter().map(|&b| char::from(b)));
         integer.extend(std::iter::repeat_n('0', integer_zeros));
+
         // Fraction digits: those after the point, with leading zeros for small numbers.
         let mut fraction = String::new();
         if scale > 0 {
@@ -942,12 +1012,14 @@ impl FormatSpec {
         while fraction.len() < self.min_fraction_digits as usize {
             fraction.push('0');
         }
+
         let min_integer = self.min_integer_digits as usize;
         let integer = if integer.len() < min_integer {
             format!("{}{integer}", "0".repeat(min_integer - integer.len()))
         } else {
             integer
         };
+
         let start = out.len();
         match self.grouping {
             Some(size) if size > 0 => {
@@ -955,18 +1027,21 @@ impl FormatSpec {
                 for (i, c) in integer.chars().enumerate() {
                     let remaining = integer.len() - i;
                     if i > 0 && remaining % size == 0 {
-                        out.push(',');
+                        out.push(self.grouping_separator());
                     }
                     out.push(c);
                 }
             }
             _ => out.push_str(&integer),
         }
+
+        // Java prints a zero when neither integer nor fraction digits would appear.
         if fraction.is_empty() && out.len() == start {
             out.push('0');
         }
         if !fraction.is_empty() || self.decimal_separator_always_shown {
-            out.push('.');
+            let data = self.locale.data();
+            out.push(if self.monetary { data.monetary_decimal } else { data.decimal });
         }
         out.push_str(&fraction);
     }
@@ -1009,7 +1084,8 @@ fn split_subpatterns(pattern: &str) -> Result<(&str, Option<&str>), &'static str
 }
 
 /// Parses one side of a pattern with the counting rules of Java's `DecimalFormat.applyPattern`.
-fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
+fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'static str> {
+    let symbols = locale.data();
     // 0: prefix, 1: number, 2: suffix.
     let mut phase = 0;
     let mut prefix = String::new();
@@ -1019,6 +1095,7 @@ fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
     let (mut left, mut zeros, mut right) = (0u32, 0u32, 0u32);
     let mut decimal_position: Option<u32> = None;
     let mut grouping_count: Option<u32> = None;
+
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {
         if phase == 1 {
@@ -1105,19 +1182,22 @@ fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
                     return Err("a pattern may contain only one `%` or `‰`");
                 }
                 multiplier_exponent = if c == '%' { 2 } else { 3 };
-                target.push(c);
+                target.push(if c == '%' { symbols.percent } else { symbols.per_mille });
             }
             '\u{a4}' => {
                 if chars.peek() == Some(&'\u{a4}') {
                     chars.next();
-                    target.push_str("USD");
+                    target.push_str(symbols.currency_code);
                 } else {
-                    target.push('$');
+                    target.push_str(symbols.currency_symbol);
                 }
             }
+            // An unquoted `-` in an affix is the locale's minus sign.
+            '-' => target.push(symbols.minus),
             _ => target.push(c),
         }
     }
+
     // Java's fix-up for patterns without `0` such as `#.##`, `##.` and `.##`.
     if zeros == 0 && left > 0 {
         if let Some(position) = decimal_position {
@@ -1138,6 +1218,7 @@ fn parse_subpattern(pattern: &str) -> Result<Subpattern, &'static str> {
     if grouping_count == Some(0) {
         return Err("grouping `,` may not end the integer part");
     }
+
     let total = left + zeros + right;
     let effective_position = decimal_position.unwrap_or(total);
     Ok(Subpattern {
@@ -1271,6 +1352,7 @@ fn round_digits(
     if scale <= max_scale {
         return (digits.to_vec(), scale);
     }
+
     let drop = (scale - max_scale) as usize;
     if drop > digits.len() + 1 {
         // Everything is dropped and the dropped part is below one half of the last place.
@@ -1282,6 +1364,7 @@ fn round_digits(
         };
         return (if away { vec![b'1'] } else { Vec::new() }, max_scale);
     }
+
     let keep_len = digits.len().saturating_sub(drop);
     let (kept, dropped) = digits.split_at(keep_len);
     // `dropped` may be shorter than `drop` when leading zeros are implied.
@@ -1294,6 +1377,7 @@ fn round_digits(
         dropped.iter().skip(1).any(|&d| d != b'0')
     };
     let any_dropped = first_dropped != b'0' || rest_nonzero;
+
     let last_kept_odd = kept.last().is_some_and(|d| (d - b'0') % 2 == 1);
     let away = match mode {
         RoundingMode::Up => any_dropped,
@@ -1396,7 +1480,7 @@ fn write_plain(negative: bool, digits: &[u8], scale: i64, strip_zeros: bool, out
 
 /// Returns the value of `c` as a decimal digit in Java's sense (`Character.digit` for a
 /// `Character.isDigit` character of the Basic Multilingual Plane).
-fn java_digit(c: char) -> Option<u8> {
+pub(super) fn java_digit(c: char) -> Option<u8> {
     /// The zero of every block of ten decimal digits in the BMP, as Java 17 lists them.
     const ZEROS: [u32; 37] = [
         0x0030, 0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66,
@@ -1438,21 +1522,6 @@ fn non_finite_name(value: f64) -> &'static str {
         "INF"
     } else {
         "-INF"
-    }
-}
-
-fn non_finite_c_name(value: f64) -> &'static str {
-    non_finite_name(value)
-}
-
-trait FromF64Exact {
-    fn from_f64_exact(value: f64) -> BigInt;
-}
-
-impl FromF64Exact for BigInt {
-    /// Converts an integral finite `f64` exactly.
-    fn from_f64_exact(value: f64) -> BigInt {
-        num_traits::FromPrimitive::from_f64(value).unwrap_or_default()
     }
 }
 
@@ -1529,7 +1598,7 @@ mod tests {
     }
 
     /// Expected outputs come from FreeMarker 2.3.31 (`n?c` or `n?string(format)` with `n` read
-    /// from JSON); `Err` holds the start of FreeMarker's message.
+    /// from JSON); `Err` contains the start of FreeMarker's message.
     #[test]
     fn formats_match_freemarker() {
         let cases: &[(&str, &str, Result<&str, &str>)] = &[
@@ -1892,6 +1961,151 @@ mod tests {
         });
     }
 
+    /// Expected outputs come from FreeMarker 2.3.31 (`#{n}` and `#{n; mXMY}`).
+    #[test]
+    fn numerical_interpolation_matches_freemarker() {
+        let cases: &[(&str, u32, u32, &str)] = &[
+            ("1234.5", 0, 50, "1234.5"),
+            ("1234.5678", 2, 2, "1234.57"),
+            ("1.5", 0, 2, "1.5"),
+            ("1.5", 1, 3, "1.5"),
+            ("1234567.891", 0, 1, "1234567.9"),
+            ("0.125", 0, 2, "0.12"),
+            ("0.135", 2, 2, "0.14"),
+            ("-0.001", 0, 2, "-0"),
+            ("12", 2, 2, "12.00"),
+            ("18446744073709551616", 0, 50, "18446744073709551616"),
+            ("18446744073709551616", 2, 2, "18446744073709551616.00"),
+            ("0.12345678901234567890", 0, 50, "0.1234567890123456789"),
+            ("1.5", 0, 0, "2"),
+            ("2.5", 0, 0, "2"),
+            ("1.5", 20, 20, "1.50000000000000000000"),
+            ("1.23456", 1, 1, "1.2"),
+            ("1.23456", 2, 4, "1.2346"),
+            ("12345678.5", 0, 0, "12345678"),
+        ];
+        for (literal, min, max, expected) in cases {
+            let mut out = String::new();
+            number(literal).write_numerical(*min, *max, &mut out);
+            assert_eq!(out, *expected, "#{{{literal}; m{min}M{max}}}");
+        }
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31: 700 random JSON numbers formatted with
+    /// `?c` or `?string(format)` (tests/fixtures/template-lib/number-formats.jsonl).
+    #[test]
+    fn random_numbers_format_as_freemarker() {
+        let text = include_str!("../../tests/fixtures/template-lib/number-formats.jsonl");
+        let mut failures = Vec::new();
+        let mut total = 0;
+        for line in text.lines() {
+            let (literal, pattern, expected): (String, String, Option<String>) =
+                serde_json::from_str(line).unwrap();
+            total += 1;
+            let actual = format(&number(&literal), &pattern).ok();
+            if actual != expected {
+                failures
+                    .push(format!("{literal} with {pattern:?}: {actual:?}, expected {expected:?}"));
+            }
+        }
+        assert!(total >= 700, "only {total} rows were read");
+        assert!(
+            failures.is_empty(),
+            "{} of {total} differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31: 700 random pairs of JSON numbers through
+    /// an operator or built-in, printed with `?c` (tests/fixtures/template-lib/
+    /// number-arithmetic.jsonl; `cmp` prints `(a < b)?c + (a == b)?c`).
+    #[test]
+    fn random_arithmetic_matches_freemarker() {
+        let text = include_str!("../../tests/fixtures/template-lib/number-arithmetic.jsonl");
+        let mut failures = Vec::new();
+        let mut total = 0;
+        for line in text.lines() {
+            let (a, operation, b, expected): (String, String, String, Option<String>) =
+                serde_json::from_str(line).unwrap();
+            total += 1;
+            let (x, y) = (number(&a), number(&b));
+            let result = match operation.as_str() {
+                "+" => x.add(&y),
+                "-" => x.sub(&y),
+                "*" => x.mul(&y),
+                "/" => x.div(&y),
+                "%" => x.rem(&y),
+                "neg" => Ok(x.neg()),
+                "round" => x.round(),
+                "floor" => x.floor(),
+                "ceiling" => x.ceiling(),
+                "int" => Ok(x.to_int()),
+                "abs" => Ok(x.abs()),
+                "cmp" => {
+                    let order = x.compare(&y).unwrap();
+                    let actual = format!("{}{}", order == Ordering::Less, order == Ordering::Equal);
+                    if Some(&actual) != expected.as_ref() {
+                        failures.push(format!("{a} cmp {b}: {actual}, expected {expected:?}"));
+                    }
+                    continue;
+                }
+                _ => unreachable!("unknown operation {operation}"),
+            };
+            let actual = result.ok().map(|n| n.to_string());
+            if actual != expected {
+                failures.push(format!("{a} {operation} {b}: {actual:?}, expected {expected:?}"));
+            }
+        }
+        assert!(total >= 700, "only {total} rows were read");
+        assert!(
+            failures.is_empty(),
+            "{} of {total} differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31 after `<#setting locale=LOCALE>`:
+    /// `n?string(format)` for the named formats and several patterns, and `#{n; m1M3}`, in 30
+    /// locales (tests/fixtures/template-lib/number-locales.jsonl).
+    #[test]
+    fn locales_format_as_freemarker() {
+        let text = include_str!("../../tests/fixtures/template-lib/number-locales.jsonl");
+        let mut failures = Vec::new();
+        let mut total = 0;
+        for line in text.lines() {
+            let (locale, literal, pattern, expected): (String, String, String, Option<String>) =
+                serde_json::from_str(line).unwrap();
+            total += 1;
+            let locale = Locale::parse(&locale).unwrap();
+            // Literals in templates are `BigDecimal`s, which `parse_number` gives.
+            let value = Number::parse_number(&literal).unwrap();
+            let mut out = String::new();
+            let actual = if pattern == "#{}" {
+                value.write_numerical_in(1, 3, locale, &mut out);
+                Some(out)
+            } else {
+                NumberFormat::parse_in(&pattern, locale).ok().map(|format| {
+                    value.write_format(&format, &mut out);
+                    out
+                })
+            };
+            if actual != expected {
+                failures.push(format!(
+                    "{literal} with {pattern:?} in {locale:?}: {actual:?}, expected {expected:?}"
+                ));
+            }
+        }
+        assert!(total >= 1600, "only {total} rows were read");
+        assert!(
+            failures.is_empty(),
+            "{} of {total} differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
     #[test]
     fn comparison_is_by_value() {
         assert_eq!(number("1.50").compare(&number("1.5")), Ok(Ordering::Equal));
@@ -1927,6 +2141,17 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_convert_exactly() {
+        assert_eq!(number("1796396693812.0").to_i64_exact(), Some(1_796_396_693_812));
+        assert_eq!(number("1e3").to_i64_exact(), Some(1000));
+        assert_eq!(number("-7").to_i64_exact(), Some(-7));
+        assert_eq!(number("1.5").to_i64_exact(), None);
+        assert_eq!(number("18446744073709551616").to_i64_exact(), None);
+        assert_eq!(number("-9223372036854775808.0").to_i64_exact(), Some(i64::MIN));
+        assert_eq!(Number::parse_number("INF").unwrap().to_i64_exact(), None);
+    }
+
+    #[test]
     fn division_keeps_operand_scale() {
         let divided = number("1.0000000000000").div(&number("3")).unwrap();
         assert_eq!(divided.to_string(), "0.3333333333333");
@@ -1954,5 +2179,94 @@ mod tests {
         assert_eq!(number("-1.5").to_epoch_millis(), Ok(-2));
         assert_eq!(number("1700000000000").to_epoch_millis(), Ok(1_700_000_000_000));
         assert!(number("1e19").to_epoch_millis().is_err());
+    }
+
+    /// Builds the decimal `unscaled × 10^-scale` through the JSON literal parser.
+    fn decimal(unscaled: i64, scale: u32) -> Number {
+        let digits = unscaled.unsigned_abs().to_string();
+        let sign = if unscaled < 0 { "-" } else { "" };
+        number(&format!("{sign}{digits}e-{scale}"))
+    }
+
+    /// Returns `unscaled` at scale `from` rescaled to `to` (`to >= from`) as `i128`.
+    fn rescale(unscaled: i64, from: u32, to: u32) -> i128 {
+        i128::from(unscaled) * 10i128.pow(to - from)
+    }
+
+    /// Renders `unscaled × 10^-scale` exactly, as the reference for `to_json_string`.
+    fn reference_text(unscaled: i128, scale: u32) -> String {
+        let negative = unscaled < 0;
+        let digits = format!("{:0>width$}", unscaled.unsigned_abs(), width = scale as usize + 1);
+        let (integer, fraction) = digits.split_at(digits.len() - scale as usize);
+        let fraction = fraction.trim_end_matches('0');
+        let mut text = String::new();
+        if negative && (!integer.trim_start_matches('0').is_empty() || !fraction.is_empty()) {
+            text.push('-');
+        }
+        text.push_str(integer);
+        if !fraction.is_empty() {
+            text.push('.');
+            text.push_str(fraction);
+        }
+        text
+    }
+
+    /// Divides with Java's `HALF_UP` rounding.
+    fn divide_half_up(numerator: i128, denominator: i128) -> i128 {
+        let quotient = numerator / denominator;
+        let remainder = numerator % denominator;
+        if remainder.abs() * 2 >= denominator.abs() {
+            quotient + if (numerator < 0) == (denominator < 0) { 1 } else { -1 }
+        } else {
+            quotient
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arithmetic_matches_integer_reference(
+            a in -1_000_000_000_000i64..1_000_000_000_000,
+            b in -1_000_000_000_000i64..1_000_000_000_000,
+            scale_a in 0u32..7,
+            scale_b in 0u32..7,
+        ) {
+            let (x, y) = (decimal(a, scale_a), decimal(b, scale_b));
+            let scale = scale_a.max(scale_b);
+            let (ra, rb) = (rescale(a, scale_a, scale), rescale(b, scale_b, scale));
+            proptest::prop_assert_eq!(x.add(&y).unwrap().to_json_string(), reference_text(ra + rb, scale));
+            proptest::prop_assert_eq!(x.sub(&y).unwrap().to_json_string(), reference_text(ra - rb, scale));
+            let product_scale = scale_a + scale_b;
+            let product = i128::from(a) * i128::from(b);
+            let (product, product_scale) = if product_scale > 12 {
+                (divide_half_up(product, 10i128.pow(product_scale - 12)), 12)
+            } else {
+                (product, product_scale)
+            };
+            proptest::prop_assert_eq!(x.mul(&y).unwrap().to_json_string(), reference_text(product, product_scale));
+            proptest::prop_assert_eq!(x.compare(&y).unwrap(), ra.cmp(&rb));
+            if b != 0 {
+                // a / b at scale 12: a × 10^(12 + scale_b - scale_a) / b.
+                let numerator = i128::from(a) * 10i128.pow(12 + scale_b - scale_a);
+                let quotient = divide_half_up(numerator, i128::from(b));
+                proptest::prop_assert_eq!(x.div(&y).unwrap().to_json_string(), reference_text(quotient, 12));
+            } else {
+                proptest::prop_assert_eq!(x.div(&y).unwrap_err(), NumberError::DivisionByZero);
+            }
+        }
+
+        #[test]
+        fn exact_text_round_trips(unscaled in proptest::num::i64::ANY, scale in -20i64..40) {
+            let value = Number::from_decimal(Decimal { unscaled: BigInt::from(unscaled), scale });
+            let back = Number::parse_literal(&value.to_exact_string()).unwrap();
+            proptest::prop_assert_eq!(format!("{back:?}"), format!("{value:?}"));
+            proptest::prop_assert_eq!(back.to_json_string(), value.to_json_string());
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(text in ".{0,40}") {
+            let _ = Number::parse_literal(&text);
+            let _ = Number::parse_number(&text);
+            let _ = NumberFormat::parse(&text);
+        }
     }
 }

@@ -9,10 +9,23 @@
 //! instead of matching differently. Matching is bounded by a backtracking limit, so a
 //! pathological pattern fails with an error instead of hanging.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use fancy_regex::{Regex, RegexBuilder};
 
 /// Maximum backtracking steps of one match attempt.
 const BACKTRACK_LIMIT: usize = 1_000_000;
+
+/// Maximum count of compiled patterns kept per thread by [`JavaRegex::cached`].
+const CACHE_CAPACITY: usize = 256;
+
+thread_local! {
+    /// Compiled patterns by flags and pattern text, so a template's regular expressions are
+    /// compiled once per thread instead of at every render.
+    static CACHE: RefCell<HashMap<String, Rc<JavaRegex>>> = RefCell::new(HashMap::new());
+}
 
 /// Maximum length of a pattern, in bytes.
 const MAX_PATTERN_LENGTH: usize = 10_000;
@@ -36,7 +49,7 @@ pub enum RegexError {
     Invalid {
         /// The pattern as given.
         pattern: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// The pattern is valid Java but uses a construct this renderer cannot match exactly.
@@ -54,7 +67,7 @@ pub enum RegexError {
     InvalidReplacement {
         /// The replacement as given.
         replacement: String,
-        /// What is wrong with it.
+        /// The reason it is invalid.
         reason: String,
     },
     /// Matching took more backtracking steps than the limit allows.
@@ -151,6 +164,37 @@ impl JavaRegex {
         })
     }
 
+    /// Returns the compiled pattern from this thread's cache, compiling it on first use.
+    ///
+    /// The cache keeps at most 256 patterns and starts over when full.
+    pub fn cached(pattern: &str, flags: &RegexFlags) -> Result<Rc<JavaRegex>, RegexError> {
+        let mut key = String::with_capacity(pattern.len() + 4);
+        for (set, letter) in [
+            (flags.case_insensitive, 'i'),
+            (flags.multiline, 'm'),
+            (flags.dot_all, 's'),
+            (flags.comments, 'c'),
+        ] {
+            if set {
+                key.push(letter);
+            }
+        }
+        key.push(':');
+        key.push_str(pattern);
+        if let Some(regex) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+            return Ok(regex);
+        }
+        let regex = Rc::new(JavaRegex::compile(pattern, flags)?);
+        CACHE.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(key, Rc::clone(&regex));
+        });
+        Ok(regex)
+    }
+
     fn too_complex(&self) -> RegexError {
         RegexError::TooComplex { pattern: self.pattern.clone() }
     }
@@ -189,6 +233,35 @@ impl JavaRegex {
         let captures = self.anchored.captures(s).map_err(|_| self.too_complex())?;
         Ok(captures
             .map(|c| (0..=self.groups).map(|i| c.get(i).map(|m| m.as_str().to_owned())).collect()))
+    }
+
+    /// Returns the groups (group 0 first) of every match found scanning `s` as Java's
+    /// `Matcher.find` loop finds them. A group that took no part in a match is `None`.
+    pub fn find_all_groups(&self, s: &str) -> Result<Vec<Vec<Option<String>>>, RegexError> {
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at <= s.len() {
+            let captures = match self.regex.captures_from_pos(s, at) {
+                Ok(Some(captures)) => captures,
+                Ok(None) => break,
+                Err(_) => return Err(self.too_complex()),
+            };
+            let Some(whole) = captures.get(0) else { break };
+            found.push(
+                (0..=self.groups).map(|i| captures.get(i).map(|m| m.as_str().to_owned())).collect(),
+            );
+            at = if whole.end() > whole.start() {
+                whole.end()
+            } else {
+                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+            };
+        }
+        Ok(found)
+    }
+
+    /// Returns the count of capturing groups, not counting group 0.
+    pub fn group_count(&self) -> usize {
+        self.groups
     }
 
     /// Splits `s` at every match as Java's `String.split` does: a match of zero length at the
@@ -351,10 +424,13 @@ struct Mode {
     comments: bool,
 }
 
-/// What an escape sequence stands for.
+/// The meaning of an escape sequence.
 enum Escaped {
     /// One character, to be matched literally.
     Char(char),
+    /// The characters between `\Q` and `\E`, each matched literally; a quantifier after them
+    /// applies to the last one, as in Java.
+    Quoted(Vec<char>),
     /// Translated regex text: a class body inside a class, any construct outside.
     Text(String),
 }
@@ -363,7 +439,7 @@ enum Escaped {
 struct OpenGroup {
     /// The mode to restore when the group closes.
     mode: Mode,
-    /// Where the group starts in the output, so a quantifier after it can find it.
+    /// The group's start in the output, where a possessive quantifier after it wraps it.
     start: usize,
 }
 
@@ -449,6 +525,9 @@ impl<'a> Translator<'a> {
             match c {
                 '\\' => match self.escape(false)? {
                     Escaped::Char(literal) => self.push_char(literal),
+                    Escaped::Quoted(literals) => {
+                        literals.into_iter().for_each(|c| self.push_char(c))
+                    }
                     Escaped::Text(text) if is_assertion(&text) => self.push_assertion(&text),
                     Escaped::Text(text) => self.push_atom(&text),
                 },
@@ -678,6 +757,12 @@ impl<'a> Translator<'a> {
                 }
                 '\\' => match self.escape(true)? {
                     Escaped::Char(literal) => Some(literal),
+                    Escaped::Quoted(literals) => {
+                        for literal in literals {
+                            self.push_class_range(literal, literal, &mut out);
+                        }
+                        None
+                    }
                     Escaped::Text(text) => {
                         out.push_str(&text);
                         None
@@ -697,7 +782,9 @@ impl<'a> Translator<'a> {
                         self.pos += 1;
                         match self.escape(true)? {
                             Escaped::Char(high) => high,
-                            Escaped::Text(_) => return Err(self.invalid("illegal character range")),
+                            Escaped::Text(_) | Escaped::Quoted(_) => {
+                                return Err(self.invalid("illegal character range"));
+                            }
                         }
                     }
                     Some(high) => {
@@ -873,29 +960,16 @@ impl<'a> Translator<'a> {
                 class(&body, c == 'P')
             }
             'Q' => {
-                let mut quoted = String::new();
+                let mut quoted = Vec::new();
                 while self.pos < self.chars.len() {
                     if self.chars[self.pos] == '\\' && self.peek_at(1) == Some('E') {
                         self.pos += 2;
                         break;
                     }
-                    let q = self.chars[self.pos];
+                    quoted.push(self.chars[self.pos]);
                     self.pos += 1;
-                    if in_class {
-                        self.push_class_range(q, q, &mut quoted);
-                    } else if self.mode.case_insensitive && q.is_ascii_alphabetic() {
-                        quoted.push_str(&format!(
-                            "[{}{}]",
-                            q.to_ascii_lowercase(),
-                            q.to_ascii_uppercase()
-                        ));
-                    } else {
-                        push_literal(q, &mut quoted);
-                    }
                 }
-                // Quoted text is one atom for a following quantifier only when it is one
-                // character; wrap it so a quantifier applies to what Java applies it to.
-                Escaped::Text(if in_class { quoted } else { format!("(?:{quoted})") })
+                Escaped::Quoted(quoted)
             }
             '1'..='9' if !in_class => {
                 // Java reads further digits while they still name an existing group.
@@ -1015,7 +1089,33 @@ fn property_class(name: &str) -> Option<String> {
     if CATEGORIES.contains(&category) {
         return Some(format!(r"\p{{{category}}}"));
     }
-    None
+    // Binary properties and scripts after `Is`, with the names Java accepts.
+    let rest = name.strip_prefix("Is")?;
+    let property = match rest.to_ascii_lowercase().replace(['_', ' '], "").as_str() {
+        "alphabetic" => "Alphabetic",
+        "letter" => "L",
+        "digit" => "Nd",
+        "uppercase" => "Uppercase",
+        "lowercase" => "Lowercase",
+        "whitespace" => "White_Space",
+        "punctuation" => "P",
+        "control" => "Cc",
+        "hexdigit" => "Hex_Digit",
+        "ideographic" => "Ideographic",
+        "latin" => "Latin",
+        "greek" => "Greek",
+        "cyrillic" => "Cyrillic",
+        "arabic" => "Arabic",
+        "hebrew" => "Hebrew",
+        "han" => "Han",
+        "hiragana" => "Hiragana",
+        "katakana" => "Katakana",
+        "hangul" => "Hangul",
+        "thai" => "Thai",
+        "devanagari" => "Devanagari",
+        _ => return None,
+    };
+    Some(format!(r"\p{{{property}}}"))
 }
 
 /// Appends `c` as a literal outside a class.

@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
+use super::case_table::JAVA_CASED;
 use super::regex::JavaRegex;
 pub use super::regex::{RegexError, RegexFlags};
 
@@ -24,7 +25,7 @@ pub enum TextError {
     /// A substring or slice index lies outside the string.
     #[error("{what} index {index} is out of bounds: the string has {length} UTF-16 code units")]
     IndexOutOfBounds {
-        /// Which index: `begin` or `end`.
+        /// The name of the index: `begin` or `end`.
         what: &'static str,
         /// The index given.
         index: i64,
@@ -68,6 +69,12 @@ pub enum TextError {
         /// The flag.
         flag: char,
     },
+    /// `?url` was given a charset this renderer does not encode.
+    #[error("unsupported URL charset {charset:?}; use UTF-8, ISO-8859-1, US-ASCII or windows-1252")]
+    UnsupportedCharset {
+        /// The charset as given.
+        charset: String,
+    },
     /// `?truncate` was given a negative length.
     #[error("?truncate length {length} must not be negative")]
     NegativeLength {
@@ -78,10 +85,11 @@ pub enum TextError {
 
 /// Appends `s` escaped for the inside of a JSON string literal, as `?json_string` does.
 ///
-/// `"` and `\` get a backslash; `\n \r \t \b \f` use their short forms; other characters below
-/// U+0020, U+007F to U+009F, U+2028 and U+2029 become `\uXXXX` with upper-case hex. To keep the
-/// text safe inside HTML `<script>`: `/` is escaped at the start or after `<`, `<` before `!` or
-/// `?` or at the end, and `>` at the start or after `]` or `-`. Nothing else is escaped.
+/// `"` and `\` get a backslash, and `\n \r \t \b \f` use their short forms. Other characters
+/// below U+0020, U+007F to U+009F, U+2028 and U+2029 become `\uXXXX` with upper-case hex. So
+/// that the text is safe inside HTML `<script>`, `/` is escaped at the start or after `<`, `<`
+/// before `!` or `?` or at the end, and `>` at the start or after `]` or `-`. Nothing else is
+/// escaped.
 pub fn json_string(s: &str, out: &mut String) {
     escape_js_like(s, Dialect::Json, out);
 }
@@ -102,40 +110,62 @@ enum Dialect {
 
 fn escape_js_like(s: &str, dialect: Dialect, out: &mut String) {
     let bytes = s.as_bytes();
-    let mut previous: Option<char> = None;
-    let mut chars = s.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\'' if dialect == Dialect::JavaScript => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '/' if at == 0 || previous == Some('<') => out.push_str("\\/"),
-            '<' if matches!(next, None | Some('!') | Some('?')) => push_hex_escape(c, dialect, out),
-            '>' if at == 0 || matches!(previous, Some(']') | Some('-')) => {
+    // Runs of characters that need no escape are copied in one step. Every character that may
+    // need one starts with an ASCII byte, or with 0xC2 (U+0080 to U+009F) or 0xE2 (U+2028/9).
+    let mut copied = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let previous = at.checked_sub(1).map(|i| bytes[i]);
+        let next = bytes.get(at + 1).copied();
+        let (escape, width): (Option<Escape>, usize) = match byte {
+            b'"' => (Some(Escape::Text("\\\"")), 1),
+            b'\\' => (Some(Escape::Text("\\\\")), 1),
+            b'\'' if dialect == Dialect::JavaScript => (Some(Escape::Text("\\'")), 1),
+            b'\n' => (Some(Escape::Text("\\n")), 1),
+            b'\r' => (Some(Escape::Text("\\r")), 1),
+            b'\t' => (Some(Escape::Text("\\t")), 1),
+            0x08 => (Some(Escape::Text("\\b")), 1),
+            0x0c => (Some(Escape::Text("\\f")), 1),
+            b'/' if at == 0 || previous == Some(b'<') => (Some(Escape::Text("\\/")), 1),
+            b'<' if matches!(next, None | Some(b'!') | Some(b'?')) => (Some(Escape::Hex('<')), 1),
+            b'>' if at == 0 || matches!(previous, Some(b']') | Some(b'-')) => {
                 if dialect == Dialect::JavaScript {
-                    out.push_str("\\>");
+                    (Some(Escape::Text("\\>")), 1)
                 } else {
-                    push_hex_escape(c, dialect, out);
+                    (Some(Escape::Hex('>')), 1)
                 }
             }
-            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' => {
-                push_hex_escape(c, dialect, out)
+            0x00..=0x1f | 0x7f => (Some(Escape::Hex(char::from(byte))), 1),
+            // U+0080 to U+009F are encoded as 0xC2 followed by the code point itself.
+            0xc2 if matches!(next, Some(0x80..=0x9f)) => {
+                (Some(Escape::Hex(char::from(next.unwrap_or(0x80)))), 2)
             }
-            _ => {
-                // Copy runs of unescaped characters in one step.
-                let end = at + c.len_utf8();
-                out.push_str(&s[at..end]);
+            0xe2 if next == Some(0x80) && matches!(bytes.get(at + 2), Some(0xa8) | Some(0xa9)) => {
+                let c = if bytes[at + 2] == 0xa8 { '\u{2028}' } else { '\u{2029}' };
+                (Some(Escape::Hex(c)), 3)
             }
+            _ => (None, 1),
+        };
+        if let Some(escape) = escape {
+            out.push_str(&s[copied..at]);
+            match escape {
+                Escape::Text(text) => out.push_str(text),
+                Escape::Hex(c) => push_hex_escape(c, dialect, out),
+            }
+            copied = at + width;
         }
-        previous = Some(c);
+        at += width;
     }
-    let _ = bytes;
+    out.push_str(&s[copied..]);
+}
+
+/// The escape of one character.
+enum Escape {
+    /// A fixed escape sequence.
+    Text(&'static str),
+    /// A hexadecimal escape of the character.
+    Hex(char),
 }
 
 fn push_hex_escape(c: char, dialect: Dialect, out: &mut String) {
@@ -189,20 +219,110 @@ pub fn url_path(s: &str, out: &mut String) {
     url_encode(s, true, out);
 }
 
+/// Appends `s` percent-encoded as `?url(charset)` or `?url_path(charset)` does: as [`url`],
+/// but the bytes come from `charset`. UTF-8, ISO-8859-1, US-ASCII and windows-1252 are
+/// supported under their common Java names; a character the charset lacks becomes `?` (`%3F`),
+/// as Java's encoder replaces it.
+pub fn url_with_charset(
+    s: &str,
+    charset: &str,
+    keep_slash: bool,
+    out: &mut String,
+) -> Result<(), TextError> {
+    let charset = Charset::parse(charset)
+        .ok_or_else(|| TextError::UnsupportedCharset { charset: charset.to_owned() })?;
+    if charset == Charset::Utf8 {
+        url_encode(s, keep_slash, out);
+        return Ok(());
+    }
+    let mut bytes = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        bytes.push(charset.encode(c));
+    }
+    // The encoded bytes are all single bytes here; encode them like UTF-8 bytes of ASCII text.
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in bytes {
+        let safe = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'_' | b'-' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
+            || (keep_slash && byte == b'/');
+        if safe {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+    }
+    Ok(())
+}
+
+/// A charset `?url` can encode with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charset {
+    Utf8,
+    Latin1,
+    Ascii,
+    Windows1252,
+}
+
+impl Charset {
+    /// Looks a charset up by a Java name or alias, ignoring case.
+    fn parse(name: &str) -> Option<Charset> {
+        let name = name.to_ascii_lowercase();
+        Some(match name.as_str() {
+            "utf-8" | "utf8" | "unicode-1-1-utf-8" => Charset::Utf8,
+            "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "iso8859_1" | "iso_8859_1" | "8859_1"
+            | "latin1" | "l1" | "ibm819" | "cp819" | "csisolatin1" | "819" | "iso-ir-100" => {
+                Charset::Latin1
+            }
+            "us-ascii" | "ascii" | "us" | "iso646-us" | "ascii7" | "646" | "cp367" | "ibm367"
+            | "csascii" | "iso-ir-6" | "ansi_x3.4-1968" | "ansi_x3.4-1986" => Charset::Ascii,
+            "windows-1252" | "cp1252" | "cp5348" | "ibm-1252" | "ibm1252" => Charset::Windows1252,
+            _ => return None,
+        })
+    }
+
+    /// Encodes one character, giving `?` for a character the charset lacks.
+    fn encode(self, c: char) -> u8 {
+        /// The characters of windows-1252 bytes 0x80 to 0x9F, U+FFFD where a byte is unused.
+        const WINDOWS_1252_HIGH: [u16; 32] = [
+            0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+            0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD, 0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+            0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178,
+        ];
+        let code = u32::from(c);
+        match self {
+            Charset::Ascii if code < 0x80 => code as u8,
+            Charset::Latin1 if code < 0x100 => code as u8,
+            Charset::Windows1252 if code < 0x80 || (0xa0..0x100).contains(&code) => code as u8,
+            Charset::Windows1252 => WINDOWS_1252_HIGH
+                .iter()
+                .position(|&mapped| u32::from(mapped) == code && mapped != 0xFFFD)
+                .map_or(b'?', |index| 0x80 + index as u8),
+            _ => b'?',
+        }
+    }
+}
+
 fn url_encode(s: &str, keep_slash: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
+    let mut copied = 0;
+    for (at, &b) in s.as_bytes().iter().enumerate() {
         let safe = b.is_ascii_alphanumeric()
             || matches!(b, b'_' | b'-' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')')
             || (keep_slash && b == b'/');
-        if safe {
-            out.push(char::from(b));
-        } else {
+        if !safe {
+            // A run of safe bytes is ASCII, so it starts and ends on character boundaries.
+            if copied < at {
+                out.push_str(&s[copied..at]);
+            }
             out.push('%');
             out.push(char::from(HEX[usize::from(b >> 4)]));
             out.push(char::from(HEX[usize::from(b & 0xf)]));
+            copied = at + 1;
         }
     }
+    out.push_str(&s[copied..]);
 }
 
 /// Appends `s` upper-cased with Java's full Unicode mapping (`"ß"` becomes `"SS"`).
@@ -210,7 +330,7 @@ pub fn upper_case(s: &str, out: &mut String) {
     if s.is_ascii() {
         out.extend(s.bytes().map(|b| char::from(b.to_ascii_uppercase())));
     } else {
-        out.push_str(&s.to_uppercase());
+        map_case(s, str::to_uppercase, out);
     }
 }
 
@@ -220,8 +340,37 @@ pub fn lower_case(s: &str, out: &mut String) {
     if s.is_ascii() {
         out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
     } else {
-        out.push_str(&s.to_lowercase());
+        map_case(s, str::to_lowercase, out);
     }
+}
+
+/// Appends `s` case-mapped by `map`, leaving alone the characters that Rust's newer Unicode
+/// version cases but Java 17's does not.
+fn map_case(s: &str, map: fn(&str) -> String, out: &mut String) {
+    let mut rest = s;
+    while let Some(at) = rest.find(|c: char| !is_java_cased(c) && !c.is_ascii()) {
+        let c = rest[at..].chars().next().unwrap_or(' ');
+        out.push_str(&map(&rest[..at]));
+        out.push(c);
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.push_str(&map(rest));
+}
+
+/// Returns whether Java's case mapping changes `c`.
+fn is_java_cased(c: char) -> bool {
+    let code = u32::from(c);
+    JAVA_CASED
+        .binary_search_by(|&(low, high)| {
+            if high < code {
+                Ordering::Less
+            } else if low > code {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 /// Appends `s` with its first character after leading whitespace upper-cased (`?cap_first`).
@@ -257,9 +406,9 @@ pub fn capitalize(s: &str, out: &mut String) {
         let (word, after) = rest.split_at(word_end);
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
-            out.extend(first.to_uppercase());
+            upper_case(&word[..first.len_utf8()], out);
             // The rest is lower-cased as one string, so a final sigma becomes `ς`.
-            out.push_str(&chars.as_str().to_lowercase());
+            lower_case(chars.as_str(), out);
         }
         // Each separator is a token of its own and stays as it is.
         let mut separators = after.chars();
@@ -273,6 +422,9 @@ pub fn capitalize(s: &str, out: &mut String) {
 /// Maps one character to upper case as Java's `Character.toUpperCase(int)`: the simple
 /// one-to-one mapping.
 fn simple_upper(c: char) -> char {
+    if !is_java_cased(c) {
+        return c;
+    }
     let mut mapped = c.to_uppercase();
     match (mapped.next(), mapped.next()) {
         (Some(single), None) => single,
@@ -294,6 +446,9 @@ fn simple_upper(c: char) -> char {
 fn simple_lower(c: char) -> char {
     if c == '\u{130}' {
         return 'i';
+    }
+    if !is_java_cased(c) {
+        return c;
     }
     let mut mapped = c.to_lowercase();
     match (mapped.next(), mapped.next()) {
@@ -466,7 +621,7 @@ pub fn keep_after<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_after", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match regex.find_at(s, 0)? {
             Some((_, end)) => Cow::Borrowed(&s[end..]),
             None => Cow::Borrowed(""),
@@ -490,7 +645,7 @@ pub fn keep_after_last<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_after_last", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match last_regex_match(&regex, s)? {
             Some((_, end)) => Cow::Borrowed(&s[end..]),
             None => Cow::Borrowed(""),
@@ -515,7 +670,7 @@ pub fn keep_before<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_before", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match regex.find_at(s, 0)? {
             Some((start, _)) => Cow::Borrowed(&s[..start]),
             None => Cow::Borrowed(s),
@@ -540,7 +695,7 @@ pub fn keep_before_last<'a>(
 ) -> Result<Cow<'a, str>, TextError> {
     check_search_flags("keep_before_last", flags)?;
     if flags.regex {
-        let regex = JavaRegex::compile(needle, flags)?;
+        let regex = JavaRegex::cached(needle, flags)?;
         return Ok(match last_regex_match(&regex, s)? {
             Some((start, _)) => Cow::Borrowed(&s[..start]),
             None => Cow::Borrowed(s),
@@ -679,7 +834,7 @@ pub fn ensure_starts_with_match(
     out: &mut String,
 ) -> Result<(), TextError> {
     let starts = if flags.regex {
-        JavaRegex::compile(pattern, flags)?.find_at(s, 0)?.is_some_and(|(start, _)| start == 0)
+        JavaRegex::cached(pattern, flags)?.find_at(s, 0)?.is_some_and(|(start, _)| start == 0)
     } else if flags.case_insensitive {
         LoweredText::new(s).find(pattern, 0) == Some(0)
     } else {
@@ -761,17 +916,19 @@ pub fn word_list(s: &str) -> Vec<&str> {
 }
 
 /// Splits `s` at each occurrence of `separator` (`?split`), keeping empty items, trailing ones
-/// included. An empty separator splits into single UTF-16 units. With the `r` flag the
-/// separator is a Java regular expression and Java's `String.split` rules apply (no leading
-/// item for a zero-length match at the start, trailing empty items dropped); with `i` alone the
-/// search is case-insensitive as described at [`LoweredText`].
+/// included. An empty separator splits into single UTF-16 units.
+///
+/// With the `r` flag the separator is a Java regular expression, and Java's `String.split`
+/// rules apply: a zero-length match at the start gives no leading item, and trailing empty
+/// items are dropped. With `i` alone the search is case-insensitive as described at
+/// [`LoweredText`].
 pub fn split<'a>(
     s: &'a str,
     separator: &str,
     flags: &RegexFlags,
 ) -> Result<Vec<Cow<'a, str>>, TextError> {
     if flags.regex {
-        let regex = JavaRegex::compile(separator, flags)?;
+        let regex = JavaRegex::cached(separator, flags)?;
         return Ok(regex.split(s)?.into_iter().map(Cow::Borrowed).collect());
     }
     if separator.is_empty() {
@@ -806,9 +963,11 @@ fn split_units(s: &str) -> Vec<Cow<'_, str>> {
     items
 }
 
-/// Appends `s` with occurrences of `from` replaced by `to` (`?replace`): all of them, or the
-/// first with the `f` flag; literally, case-insensitively with `i` (as described at
-/// [`LoweredText`]), or as a Java regular expression with `r`, where `to` may insert groups
+/// Appends `s` with occurrences of `from` replaced by `to` (`?replace`), all of them or only the
+/// first with the `f` flag.
+///
+/// The search is literal by default and case-insensitive with `i`, as described at
+/// [`LoweredText`]. With `r`, `from` is a Java regular expression and `to` may insert groups
 /// with `$1` or `${name}`.
 ///
 /// A literal empty `from` inserts `to` before every UTF-16 unit and at the end, or only at
@@ -821,7 +980,7 @@ pub fn replace(
     out: &mut String,
 ) -> Result<(), TextError> {
     if flags.regex {
-        let regex = JavaRegex::compile(from, flags)?;
+        let regex = JavaRegex::cached(from, flags)?;
         regex.replace(s, to, flags.first_only, out)?;
         return Ok(());
     }
@@ -877,16 +1036,35 @@ pub fn replace(
 }
 
 /// Returns the groups (group 0 first) when all of `s` matches the Java regular expression
-/// `pattern` (`?matches`), or `None`. A group that took no part in the match is `""`, as
-/// `?groups` lists it.
+/// `pattern`, or `None`: the boolean meaning of `?matches` and its `?groups`. A group that took
+/// no part in the match is `""`, as `?groups` lists it.
+///
+/// On a failed match FreeMarker's `?groups` still has one item per group plus one, but reading
+/// any of them is an error. [`regex_group_count`] gives that count.
 pub fn matches(
     s: &str,
     pattern: &str,
     flags: &RegexFlags,
 ) -> Result<Option<Vec<String>>, TextError> {
-    let regex = JavaRegex::compile(pattern, flags)?;
+    let regex = JavaRegex::cached(pattern, flags)?;
     let groups = regex.full_match(s)?;
     Ok(groups.map(|groups| groups.into_iter().map(Option::unwrap_or_default).collect()))
+}
+
+/// Returns every match of `pattern` found scanning `s`, with its groups (group 0 first): the
+/// sequence meaning of `?matches` (`<#list s?matches(re) as m>`). A group that took no part in
+/// a match is `None`, which FreeMarker treats as a missing value; empty matches are included.
+pub fn find_matches(
+    s: &str,
+    pattern: &str,
+    flags: &RegexFlags,
+) -> Result<Vec<Vec<Option<String>>>, TextError> {
+    Ok(JavaRegex::cached(pattern, flags)?.find_all_groups(s)?)
+}
+
+/// Returns the count of capturing groups in `pattern`, not counting group 0.
+pub fn regex_group_count(pattern: &str, flags: &RegexFlags) -> Result<usize, TextError> {
+    Ok(JavaRegex::cached(pattern, flags)?.group_count())
 }
 
 /// How `?truncate` and its variants choose where to cut.
@@ -1048,8 +1226,8 @@ fn is_unit_whitespace(unit: u16) -> bool {
 
 /// Compares two strings as Java's en_US `Collator` (tertiary strength) orders them for `?sort`.
 ///
-/// Strings for which [`collation_is_exact`] holds (characters up to U+024F) are ordered exactly
-/// as Java orders them; other characters sort after those, in code-point order.
+/// Strings for which [`collation_is_exact`] is true (characters up to U+024F) are ordered
+/// exactly as Java orders them. Other characters sort after those, in code-point order.
 pub fn collate(a: &str, b: &str) -> Ordering {
     super::collation::compare(a, b)
 }
@@ -1874,6 +2052,33 @@ mod tests {
             ("abab", "(ab)++", "x", "r", Ok("x")),
             ("a b c", " a", "x", "rc", Ok("x b c")),
             ("a b", "\\Qa b\\E", "x", "r", Ok("x")),
+            ("café x_y1", "\\b", "|", "r", Ok("|café| |x_y1|")),
+            ("abcdef", "[[a-z]&&[^aeiou]]", "_", "r", Ok("a___e_")),
+            ("abc", "(?<=a)b", "X", "r", Ok("aXc")),
+            ("aaa", "(?>a+)a", "X", "r", Ok("aaa")),
+            ("ab12", "(?x) [a-z] \\d # comment", "X", "r", Ok("aX2")),
+            ("ab", "(?i)A(?-i)b", "X", "r", Ok("X")),
+            ("Ab", "(?i:a)B", "X", "r", Ok("Ab")),
+            ("x-y", "[\\w-]+", "X", "r", Ok("X")),
+            ("a.b", "[.]", "X", "r", Ok("aXb")),
+            ("a]b", "[]]", "X", "r", Ok("aXb")),
+            ("a^b", "[\\^]", "X", "r", Ok("aXb")),
+            ("ab", "\\Ba", "X", "r", Ok("ab")),
+            ("tab\tend", "\\h", "X", "r", Ok("tabXend")),
+            ("l1\r\nl2", "\\R", "X", "r", Ok("l1Xl2")),
+            ("Å", "\\x{C5}", "X", "r", Ok("X")),
+            ("aaa", "a{2,}+", "X", "r", Ok("X")),
+            ("é1A", "\\p{IsAlphabetic}", "X", "r", Ok("X1X")),
+            ("Ωé1", "\\p{IsGreek}", "X", "r", Ok("Xé1")),
+            ("ab1", "\\p{IsLetter}+", "X", "r", Ok("X1")),
+            ("A b", "\\p{IsUppercase}", "X", "r", Ok("X b")),
+            ("ab٣", "\\p{IsDigit}", "X", "r", Ok("abX")),
+            ("a b", "\\p{IsWhite_Space}", "X", "r", Ok("aXb")),
+            ("д1", "\\P{IsCyrillic}", "X", "r", Ok("дX")),
+            ("漢a", "\\p{IsHan}", "X", "r", Ok("Xa")),
+            ("aabb", "\\Qab\\E+", "x", "r", Ok("ax")),
+            ("ab.b", "\\Qb.\\E*", "x", "r", Ok("axx")),
+            ("xy", "[\\Qxy\\E]+", "-", "r", Ok("-")),
             ("ab12", "\\d", "%", "r", Ok("ab%%")),
             ("ab_12", "\\w+", "%", "r", Ok("%")),
             ("a\tb", "\\s", "_", "r", Ok("a_b")),
@@ -2106,6 +2311,86 @@ mod tests {
         report(failures, cases.len());
     }
 
+    /// Expected values come from FreeMarker 2.3.31 (`<#list s?matches(re) as m>` with
+    /// `m?groups`).
+    #[test]
+    fn find_matches_matches_freemarker() {
+        let found = find_matches("a1b2", "[a-z]([0-9])", &flags("")).unwrap();
+        assert_eq!(
+            found,
+            [
+                [Some("a1".to_owned()), Some("1".to_owned())],
+                [Some("b2".to_owned()), Some("2".to_owned())]
+            ]
+        );
+        assert_eq!(find_matches("abc", "x*", &flags("")).unwrap().len(), 4);
+        let optional = find_matches("ac", "(a)(x)?(c)", &flags("")).unwrap();
+        assert_eq!(
+            optional,
+            [[Some("ac".to_owned()), Some("a".to_owned()), None, Some("c".to_owned())]]
+        );
+        assert_eq!(find_matches("a1b2", "[A-Z]([0-9])", &flags("i")).unwrap().len(), 2);
+        assert_eq!(regex_group_count("[a-z]([0-9])", &flags("")), Ok(1));
+    }
+
+    /// Expected mappings come from Java 17 for every code point
+    /// (tests/fixtures/template-lib/case-mappings.txt lists those it changes).
+    #[test]
+    fn case_mapping_matches_java_for_every_code_point() {
+        let text = include_str!("../../tests/fixtures/template-lib/case-mappings.txt");
+        let mut java = std::collections::HashMap::new();
+        for line in text.lines().filter(|line| !line.starts_with('#')) {
+            let fields: Vec<&str> = line.split(' ').collect();
+            java.insert(u32::from_str_radix(fields[0], 16).unwrap(), fields[1..].join(" "));
+        }
+        let hex = |s: &str| s.chars().map(|c| format!("{:x},", u32::from(c))).collect::<String>();
+        let mut failures = Vec::new();
+        for code in 0..=0x10ffff_u32 {
+            let Some(c) = char::from_u32(code) else { continue };
+            let s = c.to_string();
+            let (mut upper, mut lower) = (String::new(), String::new());
+            upper_case(&s, &mut upper);
+            lower_case(&s, &mut lower);
+            let actual = format!(
+                "{} {} {:x} {:x}",
+                hex(&upper),
+                hex(&lower),
+                u32::from(simple_upper(c)),
+                u32::from(simple_lower(c))
+            );
+            let identity = format!("{} {} {code:x} {code:x}", hex(&s), hex(&s));
+            let expected = java.get(&code).cloned().unwrap_or(identity);
+            if actual != expected {
+                failures.push(format!("U+{code:04X}: {actual}, expected {expected}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} code points differ:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// Expected outputs come from FreeMarker 2.3.31 (`?url(charset)`, `?url_path(charset)`).
+    #[test]
+    fn url_charsets_match_freemarker() {
+        let encode = |s: &str, charset: &str, keep_slash: bool| {
+            let mut out = String::new();
+            url_with_charset(s, charset, keep_slash, &mut out).map(|()| out)
+        };
+        assert_eq!(encode("aé€😀 /", "ISO-8859-1", false).unwrap(), "a%E9%3F%3F%20%2F");
+        assert_eq!(encode("aé€😀 /", "ISO-8859-1", true).unwrap(), "a%E9%3F%3F%20/");
+        assert_eq!(
+            encode("aé€😀 /", "UTF-8", false).unwrap(),
+            "a%C3%A9%E2%82%AC%F0%9F%98%80%20%2F"
+        );
+        assert_eq!(encode("aé", "latin1", false).unwrap(), "a%E9");
+        assert_eq!(encode("aé€", "US-ASCII", false).unwrap(), "a%3F%3F");
+        assert_eq!(encode("aé€", "windows-1252", false).unwrap(), "a%E9%80");
+        assert!(encode("aé", "nope", false).is_err());
+    }
+
     #[test]
     fn length_counts_utf16_units() {
         assert_eq!(length("😀"), 2);
@@ -2127,5 +2412,44 @@ mod tests {
         assert_eq!(index_of("😀x😀x", "x", None), 2);
         assert_eq!(last_index_of("😀x😀x", "x", None), 5);
         assert_eq!(index_of("abc", "z", None), -1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn string_functions_never_panic(
+            s in "\\PC{0,12}",
+            needle in "\\PC{0,4}",
+            flag_text in "[rimsfcx]{0,3}",
+            number in -20i64..20,
+        ) {
+            let flags = RegexFlags::parse(&flag_text);
+            let mut out = String::new();
+            json_string(&s, &mut out);
+            js_string(&s, &mut out);
+            j_string(&s, &mut out);
+            url(&s, &mut out);
+            capitalize(&s, &mut out);
+            cap_first(&s, &mut out);
+            let _ = substring(&s, number, None);
+            let _ = substring(&s, 0, Some(number));
+            let _ = index_of(&s, &needle, Some(number));
+            let _ = last_index_of(&s, &needle, Some(number));
+            let _ = keep_after(&s, &needle, &flags);
+            let _ = keep_before_last(&s, &needle, &flags);
+            let _ = split(&s, &needle, &flags);
+            let _ = replace(&s, &needle, "$0", &flags, &mut out);
+            let _ = matches(&s, &needle, &flags);
+            let _ = find_matches(&s, &needle, &flags);
+            let _ = left_pad(&s, number, Some(&needle), &mut out);
+            let _ = right_pad(&s, number, Some(&needle), &mut out);
+            let _ = truncate(&s, number, None, None, TruncateMode::Auto, &mut out);
+            let _ = ensure_starts_with_match(&s, &needle, "x", &flags, &mut out);
+        }
+
+        #[test]
+        fn regex_translation_never_panics(pattern in "[\\\\()\\[\\]{}?*+|^$.a-c0-9dDwWsSpPQEkx<>!=:,&-]{0,12}") {
+            let _ = JavaRegex::cached(&pattern, &RegexFlags::parse("r"));
+            let _ = JavaRegex::cached(&pattern, &RegexFlags::parse("rimsc"));
+        }
     }
 }
