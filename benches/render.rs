@@ -22,7 +22,8 @@ fn destination_vectors() -> Vec<(String, Template, Value)> {
     dirs.sort();
     for dir in dirs {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let source = fs::read_to_string(dir.join("template.ftl")).expect("template.ftl is readable");
+        let source =
+            fs::read_to_string(dir.join("template.ftl")).expect("template.ftl is readable");
         let data = fs::read_to_string(dir.join("data.json")).expect("data.json is readable");
         let Ok(template) = Template::compile(&name, &source) else {
             continue;

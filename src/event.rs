@@ -6,8 +6,11 @@
 //! becomes an event key, and `docs/templates.md` lists every key.
 //!
 //! Times that the export format stores as strings (`event_time`, `server_received_time`,
-//! `server_upload_time`, `client_upload_time`) are UTC in the form `YYYY-MM-DD HH:MM:SS.ffffff`,
-//! which [`format_utc_micros`] writes.
+//! `server_upload_time`, `client_upload_time`) are UTC in the form `YYYY-MM-DD HH:MM:SS.fff`,
+//! which [`format_utc_millis`] writes. Millisecond precision is what Amplitude's event
+//! streaming hands its templates, and what they parse with `?datetime("yyyy-MM-dd
+//! HH:mm:ss.SSS")`: Java's pattern reads every digit after the point as milliseconds, so six
+//! digits (`.482000`) would move the time by minutes.
 //!
 //! Events are stored in the outbox as MessagePack (rmp-serde) with a format version, and decoded
 //! again by dispatch for every destination that takes them.
@@ -21,9 +24,9 @@ use crate::template::Value;
 /// The version written into every stored event; raised when the stored shape changes.
 pub const FORMAT_VERSION: u8 = 1;
 
-/// The latest instant [`format_utc_micros`] accepts: 9999-12-31 23:59:59.999999 UTC, in
-/// microseconds since the Unix epoch.
-pub const MAX_UTC_MICROS: i64 = 253_402_300_799_999_999;
+/// The latest instant [`format_utc_millis`] accepts: 9999-12-31 23:59:59.999 UTC, in
+/// milliseconds since the Unix epoch.
+pub const MAX_UTC_MILLIS: i64 = 253_402_300_799_999;
 
 /// A normalized event.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,24 +115,24 @@ pub fn write_stored_prefix(source: &str, out: &mut Vec<u8>) {
     rmp_serde::encode::write(out, source).expect("encoding a str to a Vec cannot fail");
 }
 
-/// Formats microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC.
+/// Formats milliseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS.fff` in UTC.
 ///
-/// Returns `None` outside 1970-01-01 00:00:00 to [`MAX_UTC_MICROS`], the range the export
+/// Returns `None` outside 1970-01-01 00:00:00 to [`MAX_UTC_MILLIS`], the range the export
 /// format's four-digit years and the ingest APIs' epoch times can express.
-pub fn format_utc_micros(micros: i64) -> Option<String> {
-    if !(0..=MAX_UTC_MICROS).contains(&micros) {
+pub fn format_utc_millis(millis: i64) -> Option<String> {
+    if !(0..=MAX_UTC_MILLIS).contains(&millis) {
         return None;
     }
-    let days = micros.div_euclid(86_400_000_000);
-    let micros_of_day = micros.rem_euclid(86_400_000_000);
+    let days = millis.div_euclid(86_400_000);
+    let millis_of_day = millis.rem_euclid(86_400_000);
     let (year, month, day) = civil_from_days(days);
-    let seconds_of_day = micros_of_day / 1_000_000;
-    let fraction = micros_of_day % 1_000_000;
+    let seconds_of_day = millis_of_day / 1000;
+    let fraction = millis_of_day % 1000;
     let (hour, minute, second) =
         (seconds_of_day / 3600, seconds_of_day / 60 % 60, seconds_of_day % 60);
     // Written digit by digit: `format!` with widths costs several times as much, and ingest
     // formats a time for every event.
-    let mut out = String::with_capacity(26);
+    let mut out = String::with_capacity(23);
     push_digits(&mut out, year, 4);
     out.push('-');
     push_digits(&mut out, i64::from(month), 2);
@@ -142,7 +145,7 @@ pub fn format_utc_micros(micros: i64) -> Option<String> {
     out.push(':');
     push_digits(&mut out, second, 2);
     out.push('.');
-    push_digits(&mut out, fraction, 6);
+    push_digits(&mut out, fraction, 3);
     Some(out)
 }
 
@@ -239,22 +242,22 @@ mod tests {
     }
 
     #[test]
-    fn format_utc_micros_examples() {
+    fn format_utc_millis_examples() {
         let cases = [
-            (0, "1970-01-01 00:00:00.000000"),
-            (1_796_396_693_812_000, "2026-12-04 15:04:53.812000"),
-            (951_782_400_000_001, "2000-02-29 00:00:00.000001"),
-            (MAX_UTC_MICROS, "9999-12-31 23:59:59.999999"),
+            (0, "1970-01-01 00:00:00.000"),
+            (1_796_396_693_812, "2026-12-04 15:04:53.812"),
+            (951_782_400_001, "2000-02-29 00:00:00.001"),
+            (MAX_UTC_MILLIS, "9999-12-31 23:59:59.999"),
         ];
-        for (micros, text) in cases {
-            assert_eq!(format_utc_micros(micros).as_deref(), Some(text), "{micros}");
+        for (millis, text) in cases {
+            assert_eq!(format_utc_millis(millis).as_deref(), Some(text), "{millis}");
         }
     }
 
     #[test]
-    fn format_utc_micros_rejects_out_of_range() {
-        assert_eq!(format_utc_micros(-1), None);
-        assert_eq!(format_utc_micros(MAX_UTC_MICROS + 1), None);
+    fn format_utc_millis_rejects_out_of_range() {
+        assert_eq!(format_utc_millis(-1), None);
+        assert_eq!(format_utc_millis(MAX_UTC_MILLIS + 1), None);
     }
 
     #[test]

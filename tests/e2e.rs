@@ -72,7 +72,7 @@ fn default_config_prints_each_event_on_stdout() {
     let first = lines.iter().map(|l| json(l)).find(|e| e["event_type"] == "Song Played").unwrap();
     assert_eq!(first["ip_address"], "127.0.0.1");
     assert_eq!(first["$insert_id"], "7f0c3e1a-0000-4000-8000-000000000001");
-    assert!(first["event_time"].as_str().unwrap().len() == 26, "{first}");
+    assert_eq!(first["event_time"].as_str().unwrap().len(), 23, "{first}");
     let big = lines.iter().find(|l| l.contains("Big Number")).unwrap();
     assert!(big.contains("12345678901234567890"), "exact big number lost: {big}");
 }
@@ -251,4 +251,29 @@ fn systemd_is_told_when_ready_and_stopping() {
     assert!(clean);
     let size = socket.recv(&mut buffer).expect("STOPPING=1 arrives");
     assert_eq!(std::str::from_utf8(&buffer[..size]).unwrap().trim(), "STOPPING=1");
+}
+
+#[test]
+fn event_time_parses_with_amplitudes_pattern() {
+    // Templates written for Amplitude parse event_time with milliseconds; the result must be
+    // the event's own time, not one shifted by reading extra digits as milliseconds.
+    let capture = Capture::start();
+    let config = r#"
+listen = "127.0.0.1:0"
+state_dir = "state"
+
+[sources.s]
+api_keys = "any"
+
+[destinations.hook]
+url = "URL"
+template = '${input.event_time?datetime("yyyy-MM-dd HH:mm:ss.SSS")?long?c} ${input.time?c}'
+"#
+    .replace("URL", &capture.url("/t"));
+    let sluice = Sluice::start(&config);
+    let event = br#"{"api_key":"k","events":[{"event_type":"Timed","user_id":"user-12345","time":1709648551482}]}"#;
+    let (status, _) = post_json(&sluice.url("/2/httpapi"), event);
+    assert_eq!(status, 200);
+    let received = capture.wait_for(1);
+    assert_eq!(received[0].body, "1709648551482 1709648551482");
 }

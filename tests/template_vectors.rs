@@ -25,8 +25,7 @@ const OUT_OF_SUBSET: &[&str] = &[
 
 /// Vectors the renderer does not pass yet. Each must still fail rather than print something
 /// else; remove a vector from this list once it passes.
-const NOT_YET_SUPPORTED: &[&str] =
-    &["150-setting-locale"];
+const NOT_YET_SUPPORTED: &[&str] = &["150-setting-locale"];
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/freemarker-vectors")

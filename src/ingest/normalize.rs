@@ -43,7 +43,7 @@
 //! | `version_name` | `app_version` | as sent |
 //! | `user_id`, `device_id` | same | as sent; an id shorter than the minimum length is left out |
 //! | `time` | `time` | epoch milliseconds as a number; the server receive time when not sent |
-//! | `event_time` | `time` | the same instant as `YYYY-MM-DD HH:MM:SS.ffffff` UTC |
+//! | `event_time` | `time` | the same instant as `YYYY-MM-DD HH:MM:SS.fff` UTC |
 //! | `server_received_time` | none | when sluice received the request, same form |
 //! | `server_upload_time` | none | the same instant as `server_received_time` |
 //! | `client_upload_time` | top-level `client_upload_time` | same form; absent unless sent as ISO 8601 |
@@ -72,7 +72,7 @@ pub const MAX_STRING_CHARS: usize = 1024;
 pub const MAX_PROPERTY_DEPTH: usize = 40;
 
 /// Latest event time accepted: the end of year 9999, in milliseconds since the epoch.
-pub const MAX_TIME_MS: i64 = event::MAX_UTC_MICROS / 1000;
+pub const MAX_TIME_MS: i64 = event::MAX_UTC_MILLIS;
 
 /// Event types Amplitude reserves for its own use.
 const RESERVED_EVENT_TYPES: [&str; 6] = [
@@ -117,7 +117,7 @@ pub struct RequestContext {
     pub min_id_length: usize,
     /// When the request was received, in milliseconds since the epoch.
     pub received_ms: i64,
-    /// `received_ms` as `YYYY-MM-DD HH:MM:SS.ffffff` UTC.
+    /// `received_ms` as `YYYY-MM-DD HH:MM:SS.fff` UTC.
     pub received_text: String,
     /// The request's `client_upload_time` in the same form, when sent and readable.
     pub client_upload_time: Option<String>,
@@ -136,8 +136,9 @@ impl RequestContext {
     ) -> RequestContext {
         let received_ms = received_ms.clamp(0, MAX_TIME_MS);
         let received_text = format_ms(received_ms);
-        let client_upload_time =
-            client_upload_time.and_then(parse_iso8601_micros).and_then(event::format_utc_micros);
+        let client_upload_time = client_upload_time
+            .and_then(parse_iso8601_micros)
+            .and_then(|micros| event::format_utc_millis(micros.div_euclid(1000)));
         RequestContext { min_id_length, received_ms, received_text, client_upload_time, remote_ip }
     }
 }
@@ -488,7 +489,7 @@ fn integral_i64(number: &Number) -> Option<i64> {
 
 /// Formats milliseconds since the epoch, already known to be in range.
 pub(crate) fn format_ms(ms: i64) -> String {
-    event::format_utc_micros(ms.saturating_mul(1000)).unwrap_or_default()
+    event::format_utc_millis(ms).unwrap_or_default()
 }
 
 /// Cuts every string in `value` to [`MAX_STRING_CHARS`] characters and returns the nesting
@@ -687,8 +688,8 @@ mod tests {
         );
         assert_eq!(event["ip_address"], Value::from("127.0.0.1"));
         assert_eq!(event["time"], Value::from(1_796_396_693_812));
-        assert_eq!(event["event_time"], Value::from("2026-12-04 15:04:53.812000"));
-        assert_eq!(event["server_received_time"], Value::from("2026-12-04 15:05:00.000000"));
+        assert_eq!(event["event_time"], Value::from("2026-12-04 15:04:53.812"));
+        assert_eq!(event["server_received_time"], Value::from("2026-12-04 15:05:00.000"));
         assert_eq!(event["server_upload_time"], event["server_received_time"]);
         assert_eq!(event["x"].to_json(), "1.5");
     }
@@ -722,7 +723,7 @@ mod tests {
     fn client_upload_time_is_converted() {
         let context = RequestContext::new(5, RECEIVED_MS, Some("2026-12-04T15:04:53.813Z"), None);
         let events = run(&[r#"{"event_type":"a","user_id":"user-1"}"#], &context).unwrap();
-        assert_eq!(events[0]["client_upload_time"], Value::from("2026-12-04 15:04:53.813000"));
+        assert_eq!(events[0]["client_upload_time"], Value::from("2026-12-04 15:04:53.813"));
         let context = RequestContext::new(5, RECEIVED_MS, Some("yesterday"), None);
         let events = run(&[r#"{"event_type":"a","user_id":"user-1"}"#], &context).unwrap();
         assert!(!events[0].contains_key("client_upload_time"));
