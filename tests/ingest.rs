@@ -195,7 +195,12 @@ async fn unknown_api_key_is_rejected_and_not_echoed() {
     let response = server
         .post_json("/2/httpapi", &body(key, &[r#"{"event_type":"a","user_id":"user-1"}"#]))
         .await;
-    assert_rejected(&server, &response, 400, "Invalid API key");
+    assert_rejected(
+        &server,
+        &response,
+        400,
+        "Invalid API key: not accepted by any configured source",
+    );
     assert!(!response.body.contains(key), "{}", response.body);
 }
 

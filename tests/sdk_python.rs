@@ -105,3 +105,40 @@ batch = {{ max_events = 50, max_linger = "100ms" }}
     assert_eq!(identify["user_properties"]["$set"]["plan"], "premium");
     drop(sluice);
 }
+
+#[test]
+fn python_sdk_stops_at_an_invalid_api_key() {
+    let python = sdk_python();
+    let config = r#"
+listen = "127.0.0.1:0"
+state_dir = "state"
+
+[sources.python]
+api_keys = ["python-sdk-key"]
+
+[destinations.out]
+kind = "stdout"
+"#;
+    let sluice = Sluice::start(config);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/amplitude_python.py");
+    let output = Command::new(&python)
+        .arg(&script)
+        .arg(sluice.url("/2/httpapi"))
+        .arg("wrong-key")
+        .arg("3")
+        .output()
+        .expect("run the SDK script");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The SDK recognises the invalid-key answer, reports it and drops the events instead of
+    // retrying them; it calls no success callback.
+    assert!(
+        stdout.contains("Invalid API Key") || stderr.contains("Invalid API Key"),
+        "SDK did not report the key:\n{stdout}\n{stderr}"
+    );
+    assert!(!stdout.contains("\"code\": 200"), "{stdout}");
+    let logs = sluice.logs();
+    assert_eq!(logs.matches("request rejected").count(), 1, "SDK retried:\n{logs}");
+    assert!(logs.contains("WARN"), "rejection not logged as a warning:\n{logs}");
+    assert!(!logs.contains("wrong-key"), "API key logged:\n{logs}");
+}

@@ -85,6 +85,8 @@ struct StateInner {
     sources: Vec<Source>,
     limits: IngestLimits,
     quota_warnings: LogThrottle,
+    /// Throttles the warning for rejected requests.
+    rejection_warnings: LogThrottle,
 }
 
 impl IngestState {
@@ -102,6 +104,7 @@ impl IngestState {
             sources,
             limits,
             quota_warnings: LogThrottle::new(),
+            rejection_warnings: LogThrottle::new(),
         };
         IngestState { inner: Arc::new(inner) }
     }

@@ -8,7 +8,8 @@
 //!   request-level field, or `events_with_missing_fields`, `events_with_invalid_fields` and
 //!   `events_with_invalid_id_lengths`, each mapping a field name to the indexes of the events
 //!   with that problem. The SDKs drop the listed events and retry the rest, and drop everything
-//!   on `missing_field` or an `error` starting with `Invalid API key`.
+//!   on `missing_field` or an `error` starting with `Invalid API key:` (the Python SDK 1.3.0
+//!   compares the text up to and including the colon, so the colon matters).
 //! - 413: `{"code":413,"error":"Payload too large"}`.
 //! - 503 with `Retry-After` when the outbox cannot take the events now; nothing was stored, so
 //!   a retry cannot duplicate events.
@@ -81,7 +82,7 @@ impl Reply {
     pub fn invalid_api_key() -> Reply {
         Reply::error(
             StatusCode::BAD_REQUEST,
-            "Invalid API key",
+            "Invalid API key: not accepted by any configured source",
             "no configured source accepts this api_key; use a key listed in the sluice configuration",
         )
     }

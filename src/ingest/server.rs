@@ -184,7 +184,7 @@ async fn ingest(
         }
     };
     if let Err(reply) = check_headers(request.headers(), max_body_bytes) {
-        return reject(reply, peer_ip);
+        return reject(reply, peer_ip, state);
     }
     let length_hint = content_length(request.headers()).unwrap_or(0);
 
@@ -192,16 +192,22 @@ async fn ingest(
     let body = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
         Ok(Ok(body)) => body,
         Ok(Err(BodyError::TooLarge)) => {
-            return reject(Reply::payload_too_large(&too_large_detail(max_body_bytes)), peer_ip);
+            return reject(
+                Reply::payload_too_large(&too_large_detail(max_body_bytes)),
+                peer_ip,
+                state,
+            );
         }
         Ok(Err(BodyError::Read(error))) => {
             let detail = format!("reading the request body failed: {error}");
-            return reject(Reply::body_read_failed(&detail), peer_ip);
+            return reject(Reply::body_read_failed(&detail), peer_ip, state);
         }
-        Err(_) => return reject(Reply::body_timeout(BODY_READ_TIMEOUT.as_secs()), peer_ip),
+        Err(_) => {
+            return reject(Reply::body_timeout(BODY_READ_TIMEOUT.as_secs()), peer_ip, state);
+        }
     };
     if body.is_empty() {
-        return reject(Reply::missing_body(), peer_ip);
+        return reject(Reply::missing_body(), peer_ip, state);
     }
 
     let received_ms = now_ms();
@@ -226,7 +232,7 @@ async fn ingest(
     };
     let prepared = match prepared {
         Ok(prepared) => prepared,
-        Err(reply) => return reject(reply, peer_ip),
+        Err(reply) => return reject(reply, peer_ip, state),
     };
 
     // With no destination configured the outbox stores nothing and resolves at once.
@@ -238,9 +244,19 @@ async fn ingest(
     Reply::success(count, body.len(), received_ms)
 }
 
-/// Logs a rejected request at debug level and returns its reply.
-fn reject(reply: Reply, peer_ip: IpAddr) -> Reply {
-    debug!(peer = %peer_ip, status = reply.status.as_u16(), body = %reply.body, "request rejected");
+/// Logs a rejected request and returns its reply.
+///
+/// A rejection usually means a misconfigured client (a wrong API key, a bad event), which the
+/// operator needs to see, so one line per 10 seconds goes out at warn with the number held
+/// back; the rest go to debug. The reply body names no secret: it never echoes the API key.
+fn reject(reply: Reply, peer_ip: IpAddr, state: &StateInner) -> Reply {
+    let status = reply.status.as_u16();
+    match state.rejection_warnings.allow(now_ms()) {
+        Some(held_back) => {
+            warn!(peer = %peer_ip, status, body = %reply.body, held_back, "request rejected");
+        }
+        None => debug!(peer = %peer_ip, status, body = %reply.body, "request rejected"),
+    }
     reply
 }
 
