@@ -62,7 +62,7 @@ fn check_reports_every_problem_and_exits_with_one() {
 #[test]
 fn check_names_a_missing_file() {
     let output = sluice(&["check", "--config", "/nonexistent/sluice.toml"], &[]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("cannot read config file /nonexistent/sluice.toml"));
 }
 
@@ -158,6 +158,45 @@ fn serve_names_an_address_in_use() {
     assert_eq!(output.status.code(), Some(2));
     assert!(
         text(&output.stderr).contains(&format!("cannot listen on {addr}")),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn check_renders_templates_against_a_sample_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.toml");
+    std::fs::write(
+        &file,
+        "[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\n\
+         parameters = { app = \"web\" }\ntemplate = '${parameters.ap} ${input.nope!\"x\"}'\n",
+    )
+    .unwrap();
+    let output = sluice(&["check", "--config", file.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("defines no parameter `ap`; did you mean `app`?"), "{stderr}");
+}
+
+#[test]
+fn render_hints_at_wrapping_a_bare_event() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("t.ftl"), "${input.event_type}").unwrap();
+    std::fs::write(dir.path().join("d.json"), r#"{"event_type": "x", "user_id": "u1"}"#).unwrap();
+    let output = sluice(
+        &[
+            "render",
+            "-t",
+            dir.path().join("t.ftl").to_str().unwrap(),
+            "-d",
+            dir.path().join("d.json").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("wrap it as {\"input\": {...}}"),
         "{}",
         text(&output.stderr)
     );

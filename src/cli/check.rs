@@ -3,12 +3,20 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use super::{CheckArgs, EXIT_PROBLEMS, print_stdout};
+use anyhow::Context;
+
+use super::{CheckArgs, EXIT_PROBLEMS, print_stdout, trial};
 use crate::config::{ApiKeys, Config, DestinationKind};
 
-/// Loads the configuration; prints a summary and returns 0, or prints every problem to
-/// standard error and returns 1.
+/// Loads the configuration and renders each destination's templates once against a sample
+/// event; prints a summary and returns 0, or prints every problem to standard error and
+/// returns 1. Warnings (a template that fails on the sample event but may work on others) are
+/// printed without changing the exit code.
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.config {
+        std::fs::metadata(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+    }
     let config = match Config::load(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
@@ -19,6 +27,25 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_PROBLEMS));
         }
     };
+    let sample = trial::sample_event();
+    let mut errors = 0;
+    for destination in &config.destinations {
+        for finding in trial::trial_render(destination, &sample) {
+            match finding {
+                trial::Finding::Error(message) => {
+                    errors += 1;
+                    eprintln!("sluice: destinations.{}: {message}", destination.name);
+                }
+                trial::Finding::Warning(message) => {
+                    eprintln!("sluice: warning: destinations.{}: {message}", destination.name);
+                }
+            }
+        }
+    }
+    if errors > 0 {
+        eprintln!("sluice: {errors} problem(s) found");
+        return Ok(ExitCode::from(EXIT_PROBLEMS));
+    }
     print_stdout(&summary(&config))?;
     Ok(ExitCode::SUCCESS)
 }

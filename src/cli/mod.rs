@@ -6,6 +6,7 @@
 mod check;
 mod render;
 mod serve;
+mod trial;
 
 use std::io::Write;
 use std::path::PathBuf;

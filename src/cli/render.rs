@@ -41,6 +41,13 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
         }
         Err(error) => {
             eprint!("sluice: {}", error.report());
+            if !root.contains_key("input") && root.contains_key("event_type") {
+                eprintln!(
+                    "sluice: hint: {} looks like a bare event; templates read the event as \
+                     `input`, so wrap it as {{\"input\": {{...}}}}",
+                    args.data.display()
+                );
+            }
             Ok(ExitCode::from(EXIT_PROBLEMS))
         }
     }

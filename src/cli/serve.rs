@@ -31,6 +31,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(state_dir) = args.state_dir {
         config.state_dir = state_dir;
     }
+    config.check_overrides().map_err(|message| anyhow::anyhow!("{message}"))?;
     telemetry::init(args.log.log_format, &args.log.log_level);
     destinations::install_crypto_provider();
 

@@ -134,7 +134,9 @@ impl<'a> Loader<'a> {
         format!("{}:{line}:{column}", self.file)
     }
 
-    fn into_error(self) -> ConfigError {
+    fn into_error(mut self) -> ConfigError {
+        // Report in file order; problems without a position (a missing table) come first.
+        self.problems.sort_by_key(|p| p.span.as_ref().map(|span| span.start));
         let problems = self
             .problems
             .iter()
@@ -178,13 +180,26 @@ impl<'a> Loader<'a> {
         };
         let state_dir = match root.get("state_dir") {
             Some(item) => self.path(item, "state_dir"),
-            None => Some(PathBuf::from(super::DEFAULT_STATE_DIR)),
+            None => Some(self.base_dir.join(super::DEFAULT_STATE_DIR)),
         };
         let ingest = self.read_ingest(root.get("ingest"));
         let outbox = self.read_outbox(root.get("outbox"));
         let sources = self.read_sources(root.get("sources"));
         let destinations = self.read_destinations(root.get("destinations"));
         root.finish(self);
+        if let (Some(listen), Some(sources)) = (&listen, &sources) {
+            for source in sources {
+                if let Err(message) = super::check_exposure(*listen, source) {
+                    let key = join_key(&join_key("sources", &source.name), "api_keys");
+                    let span = document
+                        .get("sources")
+                        .and_then(|s| s.get_ref().get(source.name.as_str()))
+                        .and_then(|s| s.get_ref().get("api_keys"))
+                        .map(|item| item.span());
+                    self.problem(span, key, message);
+                }
+            }
+        }
         Some(Config {
             path,
             listen: listen?,

@@ -323,7 +323,31 @@ pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
+/// Checks that a source accepting any API key is reachable from loopback only.
+///
+/// `api_keys = "any"` lets whoever can connect store events and have them forwarded with the
+/// destinations' credentials, so it is refused on an address other hosts can reach.
+pub fn check_exposure(listen: SocketAddr, source: &Source) -> Result<(), String> {
+    if matches!(source.api_keys, ApiKeys::Any) && !listen.ip().is_loopback() {
+        return Err(format!(
+            "accepts any API key while sluice listens on {listen}, which other hosts can reach; \
+             list the accepted keys, or listen on 127.0.0.1"
+        ));
+    }
+    Ok(())
+}
+
 impl Config {
+    /// Checks what the command line may have changed after loading: the listen address
+    /// against sources that accept any key.
+    pub fn check_overrides(&self) -> Result<(), String> {
+        for source in &self.sources {
+            check_exposure(self.listen, source)
+                .map_err(|message| format!("sources.{}.api_keys: {message}", source.name))?;
+        }
+        Ok(())
+    }
+
     /// Loads and validates the configuration at `path`, or the embedded default when `None`.
     ///
     /// Relative paths in a file (state directory, template files, secret files) resolve

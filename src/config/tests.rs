@@ -48,7 +48,7 @@ fn minimal_file_gets_defaults() {
     let DestinationKind::Http(target) = &hook.kind else { panic!("not http") };
     assert_eq!(target.method, http::Method::POST);
     assert_eq!(config.ingest, IngestLimits::default());
-    assert_eq!(config.state_dir, PathBuf::from("sluice-state"));
+    assert_eq!(config.state_dir, PathBuf::from("/etc/sluice/sluice-state"));
 }
 
 #[test]
@@ -286,8 +286,8 @@ retry = { initial_backoff = "1h", max_backoff = "1m", jitter = 2 }
 "#;
     let problems = problems(text);
     assert_eq!(problems.len(), 2, "{problems:#?}");
-    assert!(problems[0].contains("retry.jitter: must be a number between 0 and 1"));
-    assert!(problems[1].contains("max_in_flight: is 10, smaller than batch.max_events"));
+    assert!(problems[0].contains("max_in_flight: is 10, smaller than batch.max_events"));
+    assert!(problems[1].contains("retry.jitter: must be a number between 0 and 1"));
 }
 
 #[test]
@@ -348,4 +348,28 @@ mapped_properties = { plan = "user_properties.plan", product = ["event_propertie
     );
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].contains("destinations.d.mapped_fields.a: expected a path"));
+}
+
+#[test]
+fn any_key_is_refused_on_a_network_address() {
+    let text = "listen = \"0.0.0.0:8787\"\n[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\n";
+    let problems = problems(text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("sluice.toml:3:12: sources.s.api_keys: accepts any API key"),
+        "{problems:?}"
+    );
+    let loopback = text.replace("0.0.0.0", "127.0.0.1");
+    assert!(parse(&loopback).is_ok());
+    let ipv6_loopback = text.replace("0.0.0.0:8787", "[::1]:8787");
+    assert!(parse(&ipv6_loopback).is_ok());
+}
+
+#[test]
+fn problems_are_listed_in_file_order() {
+    let text = "[destinations.d]\nkind = \"x\"\n[sources.s]\napi_keys = 5\n";
+    let problems = problems(text);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("sluice.toml:2:"), "{problems:?}");
+    assert!(problems[1].starts_with("sluice.toml:4:"), "{problems:?}");
 }
