@@ -277,3 +277,23 @@ template = '${input.event_time?datetime("yyyy-MM-dd HH:mm:ss.SSS")?long?c} ${inp
     let received = capture.wait_for(1);
     assert_eq!(received[0].body, "1709648551482 1709648551482");
 }
+
+#[test]
+fn renamed_destination_left_with_entries_is_reported() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = unused.local_addr().unwrap().port();
+    drop(unused);
+    let config = webhook_config(&format!("http://127.0.0.1:{port}/hook"), "");
+    let sluice = Sluice::start(&config);
+    let event = br#"{"api_key":"0123456789abcdef0123456789abcdef","events":[{"event_type":"Stuck","user_id":"user-12345"}]}"#;
+    assert_eq!(post_json(&sluice.url("/2/httpapi"), event).0, 200);
+    let (clean, dir) = sluice.terminate();
+    assert!(clean);
+    let renamed = config.replace("[destinations.hook", "[destinations.renamed");
+    std::fs::write(dir.path().join("sluice.toml"), renamed).unwrap();
+    let sluice = Sluice::start_in(dir, &["--config", "sluice.toml"]);
+    wait_until("the left-over queue is reported", || {
+        sluice.logs().contains("destination is no longer configured but still holds entries")
+    });
+    assert!(sluice.logs().contains("destination=hook"), "{}", sluice.logs());
+}

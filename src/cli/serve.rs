@@ -68,6 +68,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         };
         info!(destination = %destination.name, target, "destination configured");
     }
+    for counts in outbox.counts() {
+        let configured = config.destinations.iter().any(|d| d.name == counts.name);
+        if !configured && (counts.pending > 0 || counts.dead > 0) {
+            warn!(
+                destination = %counts.name,
+                outbox_pending = counts.pending,
+                dead = counts.dead,
+                "destination is no longer configured but still holds entries; they count toward \
+                 the ingest quota until dropped with `sluice queues`"
+            );
+        }
+    }
     if config.sources.iter().any(|s| matches!(s.api_keys, crate::config::ApiKeys::Any)) {
         warn!("a source accepts any API key; list the keys before exposing sluice to a network");
     }

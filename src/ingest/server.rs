@@ -462,7 +462,7 @@ fn append_failed(error: &AppendError, state: &StateInner, count: usize) -> Reply
                 );
             }
             format!(
-                "sluice holds {pending} undelivered entries, over its quota of {quota}; retry after {retry_after} seconds"
+                "storing these events would bring sluice to {pending} undelivered entries, over its quota of {quota}; retry after {retry_after} seconds"
             )
         }
         AppendError::DiskFull => {

@@ -57,7 +57,9 @@ pub enum OpenError {
 #[non_exhaustive]
 pub enum AppendError {
     /// Too many entries are pending; the client should retry later.
-    #[error("outbox holds {pending} pending entries, over its quota of {quota}")]
+    #[error(
+        "appending would bring the outbox to {pending} pending entries, over its quota of {quota}"
+    )]
     QuotaExceeded {
         /// Entries pending now, with the ones this append would add.
         pending: u64,
