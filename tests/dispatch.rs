@@ -184,7 +184,10 @@ async fn bad_request_is_dead_lettered_at_once() {
     assert_eq!(server.count(), 1);
     let dead = harness.dead_letters("hook");
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].reason, "HTTP 400 Bad Request");
+    assert_eq!(
+        dead[0].reason,
+        "HTTP 400 Bad Request, which is not retried: the destination rejected the request"
+    );
     assert_eq!(dead[0].status, Some(400));
     assert_eq!(dead[0].response_snippet, r#"{"error":"invalid user_id"}"#);
     assert_eq!(harness.counts("hook").dead, 1);

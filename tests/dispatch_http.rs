@@ -98,7 +98,7 @@ async fn bad_request_gives_up_with_snippet() {
     let (retry, failure) = failure(send_once(&destination, "{}").await);
     assert!(!retry);
     assert_eq!(failure.status, Some(400));
-    assert_eq!(failure.reason, "HTTP 400 Bad Request");
+    assert!(failure.reason.starts_with("HTTP 400 Bad Request, which is not retried"));
     assert!(failure.snippet.starts_with("{\"error\":\"missing api_key\"}"));
     assert_eq!(failure.snippet.len(), sluice::destinations::classify::SNIPPET_MAX_BYTES);
 }

@@ -90,6 +90,10 @@ pub fn classify_status(
             reason.push_str(
                 ", and redirects are not followed: set the destination url to the final address",
             );
+        } else if status.is_client_error() {
+            // A 4xx other than 408 and 429 means the request itself is wrong; sending it again
+            // cannot succeed, so the reason says why no retry happened.
+            reason.push_str(", which is not retried: the destination rejected the request");
         }
         return Verdict::GiveUp(Failure { reason, status: Some(code), snippet, retry_after: None });
     }
@@ -234,7 +238,10 @@ mod tests {
     #[test]
     fn give_up_reason_names_status() {
         let (_, failure) = split(classify_status(StatusCode::BAD_REQUEST, None, b"", now()));
-        assert_eq!(failure.reason, "HTTP 400 Bad Request");
+        assert_eq!(
+            failure.reason,
+            "HTTP 400 Bad Request, which is not retried: the destination rejected the request"
+        );
         let (_, failure) = split(classify_status(StatusCode::FOUND, None, b"", now()));
         assert!(failure.reason.starts_with("HTTP 302 Found, and redirects are not followed"));
     }
