@@ -59,6 +59,7 @@ fn destination(url: &str, batch: Option<Batch>, concurrency: usize) -> Destinati
         concurrency,
         max_in_flight: 1000,
         max_event_bytes: 1 << 20,
+        secrets: Vec::new(),
     }
 }
 

@@ -32,7 +32,11 @@ pub fn init(format: LogFormat, default_level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
+        .with_target(false)
+        // A failed write to standard error (a dead log reader, a full disk) must not matter:
+        // with internal error logging on, tracing-subscriber reports it with `eprintln!`,
+        // which panics because standard error is what failed.
+        .log_internal_errors(false);
     // A second call (tests that run several commands in one process) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

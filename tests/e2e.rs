@@ -297,3 +297,22 @@ fn renamed_destination_left_with_entries_is_reported() {
     });
     assert!(sluice.logs().contains("destination=hook"), "{}", sluice.logs());
 }
+
+#[test]
+fn sighup_is_survived_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let sluice = Sluice::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    let pid = sluice.child.id().to_string();
+    let status = std::process::Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(status.success());
+    wait_until("the SIGHUP warning is logged", || {
+        sluice.logs().contains("configuration reload is not supported")
+    });
+    let (status, _) = post_json(
+        &sluice.url("/2/httpapi"),
+        br#"{"api_key":"k","events":[{"event_type":"After HUP","user_id":"user-12345"}]}"#,
+    );
+    assert_eq!(status, 200, "sluice stopped serving after SIGHUP");
+    let (clean, _dir) = sluice.terminate();
+    assert!(clean);
+}

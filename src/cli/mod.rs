@@ -107,12 +107,27 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            // The whole context chain on one line, outermost first.
-            let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
-            let _ = writeln!(std::io::stderr(), "sluice: {}", chain.join(": "));
+            let _ = writeln!(std::io::stderr(), "sluice: {}", one_line(&error));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Joins an error's context chain on one line, outermost first, leaving out a cause whose
+/// text the message before it already contains (many errors print their source themselves).
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Writes `text` to standard output; a closed pipe (`sluice check | head`) ends quietly.
@@ -130,6 +145,14 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
+
+    #[test]
+    fn one_line_skips_repeated_causes() {
+        let io = std::io::Error::other("read-only file system");
+        let error = anyhow::Error::new(io).context("cannot open outbox x: read-only file system");
+        let error = error.context("cannot start");
+        assert_eq!(one_line(&error), "cannot start: cannot open outbox x: read-only file system");
+    }
 
     #[test]
     fn command_line_definition_is_consistent() {

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -89,7 +90,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let delivery =
         dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())?;
     let state = IngestState::from_config(&config, outbox.clone())?;
-    let signals = tokio::spawn(wait_for_signal(ingest_shutdown.clone()));
+    let signals = Signals::install().context("cannot watch for shutdown signals")?;
+    let signals = tokio::spawn(wait_for_signal(signals, ingest_shutdown.clone()));
     notify_systemd(sd_notify::NotifyState::Ready);
 
     let served = ingest::serve(listener, state, ingest_shutdown.clone()).await;
@@ -115,30 +117,46 @@ fn notify_systemd(state: sd_notify::NotifyState<'_>) {
     }
 }
 
-/// Cancels `shutdown` on SIGTERM or Ctrl-C (SIGINT).
-async fn wait_for_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = ctrl_c => info!(signal = "SIGINT", "shutting down"),
-                    _ = terminate.recv() => info!(signal = "SIGTERM", "shutting down"),
-                }
-            }
-            Err(error) => {
-                warn!(%error, "cannot watch SIGTERM; only Ctrl-C stops sluice");
-                let _ = ctrl_c.await;
-                info!(signal = "SIGINT", "shutting down");
-            }
-        }
+/// The signals that stop sluice, and SIGHUP, registered with the runtime.
+///
+/// They are registered before systemd hears that sluice is ready, so a SIGTERM sent right
+/// after start-up is handled like any other instead of killing the process.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-        info!(signal = "Ctrl-C", "shutting down");
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C (SIGINT).
+///
+/// SIGHUP would end the process by default; tools such as logrotate send it expecting a
+/// reload, so it is caught and answered with a warning instead.
+async fn wait_for_signal(mut signals: Signals, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = signals.interrupt.recv() => {
+                info!(signal = "SIGINT", "shutting down");
+                break;
+            }
+            _ = signals.terminate.recv() => {
+                info!(signal = "SIGTERM", "shutting down");
+                break;
+            }
+            _ = signals.hangup.recv() => warn!(
+                signal = "SIGHUP",
+                "configuration reload is not supported; restart sluice to apply changes"
+            ),
+        }
     }
     shutdown.cancel();
 }

@@ -2,7 +2,7 @@
 //! sample event, so a template that would fail on every event is caught before `serve`.
 
 use crate::config::{Destination, DestinationKind, mapped_values};
-use crate::template::{ErrorKind, Template, TemplateError, Value};
+use crate::template::{ErrorKind, Template, Value};
 
 /// A sample event in the shape ingest produces: the usual Amplitude fields with typical values.
 const SAMPLE_EVENT: &str = include_str!("sample-event.json");
@@ -57,6 +57,8 @@ fn check(
     findings: &mut Vec<Finding>,
 ) {
     let Err(error) = template.render(vars) else { return };
+    // Template errors quote values, which may be secret parameters.
+    let error = destination.redact(&error.to_string()).into_owned();
     let finding = match missing_parameter(&error) {
         Some(name) => {
             let mut message =
@@ -73,13 +75,14 @@ fn check(
     findings.push(finding);
 }
 
-/// Returns the parameter name when `error` is a missing `parameters.NAME`.
-fn missing_parameter(error: &TemplateError) -> Option<String> {
-    if error.kind() != ErrorKind::MissingValue {
+/// Returns the parameter name when `error` (a template error's one-line text) is a missing
+/// `parameters.NAME`.
+fn missing_parameter(error: &str) -> Option<String> {
+    if !error.starts_with(ErrorKind::MissingValue.class()) {
         return None;
     }
-    let start = error.detail().find("`parameters.")? + "`parameters.".len();
-    let rest = &error.detail()[start..];
+    let start = error.find("`parameters.")? + "`parameters.".len();
+    let rest = &error[start..];
     let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))?;
     Some(rest[..end].to_owned())
 }

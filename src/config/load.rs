@@ -22,9 +22,39 @@ use crate::template::{Map, Template, Value};
 
 type Item<'i> = Spanned<DeValue<'i>>;
 
+/// The largest count or size any key takes (1 TiB): larger values are typos, and some would
+/// overflow the structures they size.
+const MAX_SIZE: i64 = 1 << 40;
+
+/// The most requests in flight per destination.
+const MAX_CONCURRENCY: i64 = 10_000;
+
+/// The most entries a destination may hold in memory.
+const MAX_IN_FLIGHT: i64 = 1_000_000;
+
+/// The largest template file read, in bytes.
+const MAX_TEMPLATE_FILE_BYTES: u64 = 4 << 20;
+
+/// The largest secret file read, in bytes.
+const MAX_SECRET_FILE_BYTES: u64 = 64 << 10;
+
 /// Headers whose values are masked in logs whatever their source.
 const SENSITIVE_HEADERS: &[&str] =
     &["authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"];
+
+/// The secrets of the destination being read: which parameters are secret, and every secret
+/// value, so messages can mask them.
+#[derive(Default)]
+struct DestinationSecrets {
+    parameter_names: Vec<String>,
+    values: Vec<Secret>,
+}
+
+impl DestinationSecrets {
+    fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        super::redact_secrets(&self.values, text)
+    }
+}
 
 /// One problem found in the document.
 struct Problem {
@@ -409,11 +439,9 @@ impl<'a> Loader<'a> {
         };
 
         // Parameters come first: header and URL templates are checked against them.
-        let mut secret_parameters = Vec::new();
+        let mut secrets = DestinationSecrets::default();
         let parameters = match reader.get("parameters") {
-            Some(value) => {
-                self.parameters(value, &reader.key("parameters"), &mut secret_parameters)
-            }
+            Some(value) => self.parameters(value, &reader.key("parameters"), &mut secrets),
             None => Some(Value::Hash(Map::new())),
         };
 
@@ -450,9 +478,15 @@ impl<'a> Loader<'a> {
             (None, None) => Some(None),
         };
 
+        let batch = match reader.get("batch") {
+            Some(value) => self.batch(value, &reader.key("batch")),
+            None => Some(None),
+        };
+        // URL and header templates see `input` only when each request carries one event.
+        let batch_off = !matches!(batch, Some(Some(_)));
         let kind = match kind_name.as_deref() {
             Some("http") => self
-                .http_target(&mut reader, item, parameters.as_ref(), &secret_parameters)
+                .http_target(&mut reader, item, parameters.as_ref(), batch_off, &mut secrets)
                 .map(DestinationKind::Http),
             Some("stdout") => {
                 for unused in ["url", "method", "headers"] {
@@ -479,10 +513,6 @@ impl<'a> Loader<'a> {
             None => None,
         };
 
-        let batch = match reader.get("batch") {
-            Some(value) => self.batch(value, &reader.key("batch")),
-            None => Some(None),
-        };
         let retry = match reader.get("retry") {
             Some(value) => self.retry(value, &reader.key("retry")),
             None => Some(Retry::default()),
@@ -506,15 +536,22 @@ impl<'a> Loader<'a> {
                 None => Some(default),
             };
         let timeout = optional_duration(self, "timeout", super::DEFAULT_TIMEOUT);
-        let mut optional_count =
-            |loader: &mut Self, name: &'static str, default: usize| match reader.get(name) {
-                Some(value) => loader.positive(value, &reader.key(name)),
-                None => Some(default),
-            };
-        let concurrency = optional_count(self, "concurrency", super::DEFAULT_CONCURRENCY);
-        let max_in_flight = optional_count(self, "max_in_flight", super::DEFAULT_MAX_IN_FLIGHT);
+        let mut optional_count = |loader: &mut Self,
+                                  name: &'static str,
+                                  default: usize,
+                                  max: i64| match reader.get(name)
+        {
+            Some(value) => loader
+                .integer(value, &reader.key(name), 1, max)
+                .and_then(|n| usize::try_from(n).ok()),
+            None => Some(default),
+        };
+        let concurrency =
+            optional_count(self, "concurrency", super::DEFAULT_CONCURRENCY, MAX_CONCURRENCY);
+        let max_in_flight =
+            optional_count(self, "max_in_flight", super::DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT);
         let max_event_bytes =
-            optional_count(self, "max_event_bytes", super::DEFAULT_MAX_EVENT_BYTES);
+            optional_count(self, "max_event_bytes", super::DEFAULT_MAX_EVENT_BYTES, MAX_SIZE);
         reader.finish(self);
 
         let timeout = timeout?;
@@ -559,6 +596,7 @@ impl<'a> Loader<'a> {
             concurrency,
             max_in_flight,
             max_event_bytes: max_event_bytes?,
+            secrets: secrets.values,
         })
     }
 
@@ -567,13 +605,14 @@ impl<'a> Loader<'a> {
         reader: &mut TableReader<'_, '_>,
         table_item: &Item<'_>,
         parameters: Option<&Value>,
-        secret_parameters: &[String],
+        batch_off: bool,
+        secrets: &mut DestinationSecrets,
     ) -> Option<HttpTarget> {
         let url_key = reader.key("url");
         let url = match reader.get("url") {
             Some(value) => self.string(value, &url_key).and_then(|text| {
                 let template = self.template(&url_key, text, value.span())?;
-                self.check_url(&template, text, parameters, &url_key, value.span())?;
+                self.check_url(&template, text, parameters, secrets, &url_key, value.span())?;
                 Some(template)
             }),
             None => {
@@ -607,7 +646,9 @@ impl<'a> Loader<'a> {
             None => Some(http::Method::POST),
         };
         let headers = match reader.get("headers") {
-            Some(value) => self.headers(value, &reader.key("headers"), secret_parameters),
+            Some(value) => {
+                self.headers(value, &reader.key("headers"), parameters, batch_off, secrets)
+            }
             None => Some(Vec::new()),
         };
         Some(HttpTarget { url: url?, method: method?, headers: headers? })
@@ -620,6 +661,7 @@ impl<'a> Loader<'a> {
         template: &Template,
         text: &str,
         parameters: Option<&Value>,
+        secrets: &DestinationSecrets,
         key: &str,
         span: Range<usize>,
     ) -> Option<()> {
@@ -630,7 +672,8 @@ impl<'a> Loader<'a> {
         let rendered = match template.render(&[("parameters", parameters)]) {
             Ok(rendered) => rendered,
             Err(error) => {
-                self.problem(Some(span), key.to_owned(), format!("cannot render URL: {error}"));
+                let message = format!("cannot render URL: {error}");
+                self.problem(Some(span), key.to_owned(), secrets.redact(&message).into_owned());
                 return None;
             }
         };
@@ -655,7 +698,9 @@ impl<'a> Loader<'a> {
         &mut self,
         item: &Item<'_>,
         key: &str,
-        secret_parameters: &[String],
+        parameters: Option<&Value>,
+        batch_off: bool,
+        secrets: &mut DestinationSecrets,
     ) -> Option<Vec<Header>> {
         let table = self.table(item, key)?;
         let mut headers = Vec::new();
@@ -678,13 +723,18 @@ impl<'a> Loader<'a> {
                 ok = false;
                 continue;
             };
-            let text = text.expose();
-            let reads_secret_parameter = secret_parameters
+            let secret_text = text;
+            let text = secret_text.expose();
+            let reads_secret_parameter = secrets
+                .parameter_names
                 .iter()
                 .any(|p| text.contains(&format!("parameters.{p}")) || text.contains(p.as_str()));
             let sensitive = from_secret
                 || reads_secret_parameter
                 || SENSITIVE_HEADERS.contains(&header_name.as_str());
+            if from_secret {
+                secrets.values.push(secret_text.clone());
+            }
             // A secret's text must not reach a template error message, so a secret is not
             // parsed as template text: it becomes a raw string literal, sent exactly as given.
             let template = if from_secret {
@@ -699,24 +749,82 @@ impl<'a> Loader<'a> {
                     );
                 }
                 template
+            } else if sensitive {
+                // The value may hold a credential written inline, so a syntax error names the
+                // position without quoting the line.
+                match Template::compile(&hkey, text) {
+                    Ok(template) => Some(template),
+                    Err(error) => {
+                        self.problem(
+                            Some(value.span()),
+                            hkey.clone(),
+                            format!(
+                                "invalid template at line {}, column {} of the value (not shown \
+                                 because the header is sensitive); check `${{` and `<#` in it",
+                                error.line(),
+                                error.column()
+                            ),
+                        );
+                        None
+                    }
+                }
             } else {
                 self.template(&hkey, text, value.span())
             };
-            match template {
-                Some(template) => {
-                    headers.push(Header { name: header_name, value: template, sensitive })
-                }
-                None => ok = false,
+            let Some(template) = template else {
+                ok = false;
+                continue;
+            };
+            if !(batch_off && text.contains("input"))
+                && !self.check_header_value(&template, parameters, secrets, &hkey, value.span())
+            {
+                ok = false;
+                continue;
             }
+            headers.push(Header { name: header_name, value: template, sensitive });
         }
         ok.then_some(headers)
+    }
+
+    /// Renders a header value that does not depend on the event and checks that HTTP allows
+    /// it, so a value with a line break or control character fails at load rather than
+    /// dead-lettering every event.
+    fn check_header_value(
+        &mut self,
+        template: &Template,
+        parameters: Option<&Value>,
+        secrets: &DestinationSecrets,
+        key: &str,
+        span: Range<usize>,
+    ) -> bool {
+        let Some(parameters) = parameters else { return true };
+        match template.render(&[("parameters", parameters)]) {
+            Ok(rendered) => {
+                if http::HeaderValue::from_str(&rendered).is_ok() {
+                    return true;
+                }
+                self.problem(
+                    Some(span),
+                    key.to_owned(),
+                    "value contains a line break or control character, which HTTP headers cannot \
+                     carry; check the value (and the secret file or variable it comes from)"
+                        .into(),
+                );
+                false
+            }
+            Err(error) => {
+                let message = format!("cannot render header value: {error}");
+                self.problem(Some(span), key.to_owned(), secrets.redact(&message).into_owned());
+                false
+            }
+        }
     }
 
     fn parameters(
         &mut self,
         item: &Item<'_>,
         key: &str,
-        secret_names: &mut Vec<String>,
+        secrets: &mut DestinationSecrets,
     ) -> Option<Value> {
         let table = self.table(item, key)?;
         let mut map = Map::new();
@@ -726,8 +834,9 @@ impl<'a> Loader<'a> {
             if is_secret_table(value.get_ref()) {
                 match self.secret(value, &pkey) {
                     Some((secret, _)) => {
-                        secret_names.push(name.get_ref().to_string());
-                        map.insert(name.get_ref().to_string(), Value::String(secret.0));
+                        secrets.parameter_names.push(name.get_ref().to_string());
+                        map.insert(name.get_ref().to_string(), Value::String(secret.0.clone()));
+                        secrets.values.push(secret);
                     }
                     None => ok = false,
                 }
@@ -939,7 +1048,7 @@ impl<'a> Loader<'a> {
     }
 
     fn template_file(&mut self, key: &str, path: &Path, span: Range<usize>) -> Option<Template> {
-        let text = match std::fs::read_to_string(path) {
+        let text = match read_bounded(path, MAX_TEMPLATE_FILE_BYTES) {
             Ok(text) => text,
             Err(error) => {
                 self.problem(
@@ -990,7 +1099,7 @@ impl<'a> Loader<'a> {
                     }
                     (None, Some(file)) => {
                         let path = self.path(file, &join_key(key, "file"))?;
-                        match std::fs::read_to_string(&path) {
+                        match read_bounded(&path, MAX_SECRET_FILE_BYTES) {
                             Ok(value) => {
                                 let value = value.trim_end_matches(['\n', '\r']).to_owned();
                                 Some((Secret::new(value), true))
@@ -1084,8 +1193,9 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// Reads a positive integer up to [`MAX_SIZE`], the bound of every count and size.
     fn positive(&mut self, item: &Item<'_>, key: &str) -> Option<usize> {
-        self.integer(item, key, 1, i64::MAX).and_then(|n| usize::try_from(n).ok())
+        self.integer(item, key, 1, MAX_SIZE).and_then(|n| usize::try_from(n).ok())
     }
 
     fn float(&mut self, item: &Item<'_>, key: &str, min: f64, max: f64) -> Option<f64> {
@@ -1152,6 +1262,18 @@ impl<'a> Loader<'a> {
             }
         }
     }
+}
+
+/// Reads a UTF-8 file of at most `max` bytes; a larger one (or a device such as /dev/zero) is
+/// an error rather than an unbounded read.
+fn read_bounded(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        return Err(std::io::Error::other(format!("file is larger than {max} bytes")));
+    }
+    Ok(text)
 }
 
 /// Builds a template that prints `text` as it is, whatever it contains.

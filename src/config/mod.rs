@@ -163,6 +163,32 @@ pub struct Destination {
     pub max_in_flight: usize,
     /// Largest rendered event, in bytes; a larger one is dead-lettered.
     pub max_event_bytes: usize,
+    /// The secret values this destination holds (secret parameters and header values), so
+    /// that [`Destination::redact`] can mask them in messages such as template errors.
+    pub secrets: Vec<Secret>,
+}
+
+impl Destination {
+    /// Returns `text` with every secret value of this destination replaced by `***`.
+    ///
+    /// Template errors quote values (`can't convert string "..." to a number`), and a value may
+    /// be a secret parameter, so every message about a destination passes through here before
+    /// it is logged or stored.
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        redact_secrets(&self.secrets, text)
+    }
+}
+
+/// Returns `text` with every secret in `secrets` replaced by `***`; empty secrets are skipped.
+pub fn redact_secrets<'a>(secrets: &[Secret], text: &'a str) -> std::borrow::Cow<'a, str> {
+    let mut out = std::borrow::Cow::Borrowed(text);
+    for secret in secrets {
+        let value = secret.expose();
+        if !value.is_empty() && out.contains(value) {
+            out = std::borrow::Cow::Owned(out.replace(value, "***"));
+        }
+    }
+    out
 }
 
 /// One entry of `mapped_fields` or `mapped_properties`: a name and the event value it takes.
@@ -264,13 +290,27 @@ impl fmt::Debug for Header {
     }
 }
 
-/// Returns a URL template's text without its query string, which may carry credentials
-/// (`?api_key=...`); safe for logs and summaries.
+/// Returns a URL template's text without its query string and user information, which may
+/// carry credentials (`?api_key=...`, `https://user:password@host`); safe for logs and
+/// summaries.
 pub fn url_for_display(url: &Template) -> String {
-    match url.source().split_once('?') {
-        Some((base, _)) => format!("{base}?..."),
-        None => url.source().to_owned(),
-    }
+    let source = url.source();
+    let (base, query) = match source.split_once('?') {
+        Some((base, _)) => (base, "?..."),
+        None => (source, ""),
+    };
+    // User information sits between `://` and the first `@` before the path.
+    let base = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://...@{}", &rest[at + 1..]),
+                None => base.to_owned(),
+            }
+        }
+        None => base.to_owned(),
+    };
+    format!("{base}{query}")
 }
 
 /// How a destination joins rendered events into one request body.

@@ -306,17 +306,17 @@ fn debug_output_hides_secrets() {
 api_keys = [{ file = "key" }]
 
 [destinations.d]
-url = "https://api.example.test/track?api_key=inline_secret_value"
+url = "https://user:url_password_value@api.example.test/track?api_key=inline_secret_value"
 headers = { "X-Key" = { file = "key" }, Authorization = "Bearer inline_token_value" }
 parameters = { token = { file = "key" }, region = "eu" }
 "#;
     let config = Config::parse(text, "sluice.toml", dir.path().to_owned(), None).unwrap();
     let debug = format!("{config:?}");
-    for secret in ["sk_live", "inline_secret_value", "inline_token_value"] {
+    for secret in ["sk_live", "inline_secret_value", "inline_token_value", "url_password_value"] {
         assert!(!debug.contains(secret), "{secret} appears in {debug}");
     }
     assert!(debug.contains("\"token\", \"region\""), "{debug}");
-    assert!(debug.contains("https://api.example.test/track?..."), "{debug}");
+    assert!(debug.contains("https://...@api.example.test/track?..."), "{debug}");
 }
 
 #[test]
@@ -372,4 +372,95 @@ fn problems_are_listed_in_file_order() {
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].starts_with("sluice.toml:2:"), "{problems:?}");
     assert!(problems[1].starts_with("sluice.toml:4:"), "{problems:?}");
+}
+
+#[test]
+fn header_values_are_checked_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("two-lines"), "first\nsecond\n").unwrap();
+    let text = r#"
+[sources.s]
+api_keys = "any"
+
+[destinations.d]
+url = "http://127.0.0.1:1/"
+headers = { "X-Bad" = "a\r\nInjected: yes", "X-File" = { file = "two-lines" }, "X-Event" = "${input.user_id}" }
+"#;
+    let error = Config::parse(text, "sluice.toml", dir.path().to_owned(), None).unwrap_err();
+    assert_eq!(error.problems.len(), 2, "{:#?}", error.problems);
+    assert!(error.problems[0].contains("headers.X-Bad: value contains a line break"));
+    assert!(error.problems[1].contains("headers.X-File: value contains a line break"));
+}
+
+#[test]
+fn sizes_and_counts_are_bounded() {
+    let text = "[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\n\
+                concurrency = 9223372036854775807\nmax_in_flight = 5000000\n";
+    let problems = problems(text);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("concurrency: must be between 1 and 10000"), "{problems:?}");
+    assert!(problems[1].contains("max_in_flight: must be between 1 and 1000000"), "{problems:?}");
+}
+
+#[test]
+fn endless_files_are_not_read_whole() {
+    let text = "[sources.s]\napi_keys = [{ file = \"/dev/zero\" }]\n[destinations.d]\n\
+                kind = \"stdout\"\ntemplate_file = \"/dev/zero\"\n";
+    let problems = problems(text);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().all(|p| p.contains("larger than")), "{problems:?}");
+}
+
+#[test]
+fn secret_parameters_are_masked_in_url_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "not-a-number-secret").unwrap();
+    let text = r#"
+[sources.s]
+api_keys = "any"
+
+[destinations.d]
+url = "http://127.0.0.1:1/${parameters.token?number}"
+parameters = { token = { file = "token" } }
+"#;
+    let error = Config::parse(text, "sluice.toml", dir.path().to_owned(), None).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("cannot render URL"), "{message}");
+    assert!(!message.contains("not-a-number-secret"), "{message}");
+}
+
+#[test]
+fn sensitive_header_syntax_errors_do_not_quote_the_value() {
+    let text = r#"
+[sources.s]
+api_keys = "any"
+
+[destinations.d]
+url = "http://127.0.0.1:1/"
+headers = { Authorization = "Bearer INLINESECRET-${oops" }
+"#;
+    let problems = problems(text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("not shown because the header is sensitive"), "{problems:?}");
+    assert!(!problems[0].contains("INLINESECRET"), "{problems:?}");
+}
+
+#[test]
+fn destination_redacts_its_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "tok-123456").unwrap();
+    let text = r#"
+[sources.s]
+api_keys = "any"
+
+[destinations.d]
+kind = "stdout"
+parameters = { token = { file = "token" } }
+"#;
+    let config = Config::parse(text, "sluice.toml", dir.path().to_owned(), None).unwrap();
+    let d = &config.destinations[0];
+    assert_eq!(
+        d.redact("can't convert \"tok-123456\" to a number"),
+        "can't convert \"***\" to a number"
+    );
 }

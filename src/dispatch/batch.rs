@@ -184,6 +184,7 @@ mod tests {
             concurrency: 1,
             max_in_flight: 10,
             max_event_bytes,
+            secrets: Vec::new(),
         }
     }
 

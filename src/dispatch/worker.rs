@@ -467,6 +467,9 @@ impl Worker {
     /// Dead-letters entries that were never sent (decode, render or request-building errors);
     /// their attempt counts are reported as they stood.
     fn dead_letter_unsent(&mut self, entries: Vec<LeasedEntry>, reason: &str) {
+        // Template errors quote values, which may be secret parameters.
+        let reason = self.destination.redact(reason);
+        let reason = reason.as_ref();
         let now = Instant::now();
         if let Some(first) = entries.first()
             && let Some(suppressed) = self.dead_log.allow(now)

@@ -238,6 +238,7 @@ pub fn http_destination(name: &str, url: &str) -> Destination {
         concurrency: 4,
         max_in_flight: 100,
         max_event_bytes: 64 * 1024,
+        secrets: Vec::new(),
     }
 }
 
