@@ -1,0 +1,745 @@
+//! The admin subcommands: `sluice queues`, `sluice dead`, `sluice pause` and `sluice resume`.
+//!
+//! Each command sends its request to the running `sluice serve` through the admin socket in
+//! the state directory. When no server listens there, it opens the outbox file itself
+//! (offline), which works for everything but pause and resume. Output is a table, or JSON with `--json`.
+//! Problems with single dead letters (a missing key, a letter that cannot be read) are reported
+//! on standard error, the command goes on, and it exits with 1.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::serve::OUTBOX_FILE;
+use super::{EXIT_PROBLEMS, print_stdout};
+use crate::admin::api::{
+    ActionReport, DEFAULT_LIST_LIMIT, DeadList, DropReport, LetterDetail, LetterKey, ListQuery,
+    MAX_LIST_LIMIT, PauseReport, Problem, Queues, Target,
+};
+use crate::admin::client::Client;
+use crate::admin::locate::{Location, locate};
+use crate::admin::{Admin, AdminError, Deliveries, SOCKET_FILE};
+use crate::dispatch::PauseSwitches;
+use crate::store::{Outbox, OutboxOptions};
+
+/// redb's page cache for an offline command, which reads little.
+const OFFLINE_CACHE_BYTES: usize = 16 << 20;
+
+/// The widest reason a dead-letter table shows; `sluice dead show` prints it whole.
+const REASON_COLUMN_CHARS: usize = 60;
+
+/// Options shared by the admin subcommands.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Read the state directory and the destination names from FILE.
+    ///
+    /// Only `state_dir` and the names under `[destinations]` are read, so secrets need not be
+    /// set. Without it, and without --state-dir, the embedded default is used.
+    #[arg(long, short, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Use the state directory DIR, overriding `state_dir` in the file.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Arguments of `sluice queues`.
+#[derive(Debug, Args)]
+pub struct QueuesArgs {
+    /// Act on the queues instead of listing them.
+    #[command(subcommand)]
+    pub action: Option<QueuesAction>,
+    #[command(flatten)]
+    pub common: AdminArgs,
+}
+
+/// The subcommands of `sluice queues`.
+#[derive(Debug, Subcommand)]
+pub enum QueuesAction {
+    /// Delete the entries and dead letters of a destination no longer configured.
+    ///
+    /// A destination renamed or removed in the configuration keeps its queue, which counts
+    /// toward the ingest quota. A destination still configured is refused.
+    Drop(DropArgs),
+}
+
+/// Arguments of `sluice queues drop`.
+#[derive(Debug, Args)]
+pub struct DropArgs {
+    /// The destination whose queue to delete.
+    #[arg(value_name = "NAME")]
+    pub destination: String,
+    /// Confirm that the entries and dead letters are deleted for good.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+/// Arguments of `sluice dead`.
+#[derive(Debug, Args)]
+pub struct DeadArgs {
+    /// The dead-letter subcommand.
+    #[command(subcommand)]
+    pub action: DeadAction,
+    #[command(flatten)]
+    pub common: AdminArgs,
+}
+
+/// The subcommands of `sluice dead`.
+#[derive(Debug, Subcommand)]
+pub enum DeadAction {
+    /// List dead letters, oldest first.
+    List(ListArgs),
+    /// Show one dead letter with its reason, response and event.
+    Show(ShowArgs),
+    /// Queue dead letters again for delivery, due now with no attempts.
+    Replay(TargetArgs),
+    /// Delete dead letters for good.
+    Purge(TargetArgs),
+}
+
+/// Arguments of `sluice dead list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List only the dead letters of destination NAME.
+    #[arg(long, value_name = "NAME")]
+    pub destination: Option<String>,
+    /// List at most NUM dead letters.
+    #[arg(long, value_name = "NUM", default_value_t = DEFAULT_LIST_LIMIT, value_parser = parse_limit)]
+    pub limit: usize,
+    /// Start after KEY, the key printed at the end of the previous page.
+    #[arg(long, value_name = "KEY")]
+    pub after: Option<LetterKey>,
+    /// List the newest dead letters first.
+    #[arg(long)]
+    pub newest_first: bool,
+}
+
+/// Arguments of `sluice dead show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The dead letter, as DESTINATION:EVENT_ID from `sluice dead list`.
+    #[arg(value_name = "KEY")]
+    pub key: LetterKey,
+}
+
+/// Arguments of `sluice dead replay` and `sluice dead purge`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["keys", "all"]))]
+pub struct TargetArgs {
+    /// The dead letters, as DESTINATION:EVENT_ID from `sluice dead list`.
+    #[arg(value_name = "KEY")]
+    pub keys: Vec<LetterKey>,
+    /// Act on the dead letters of destination NAME; needs --all.
+    #[arg(long, value_name = "NAME", requires = "all")]
+    pub destination: Option<String>,
+    /// Act on every dead letter that the --destination holds when the command starts.
+    #[arg(long, requires = "destination")]
+    pub all: bool,
+}
+
+/// Arguments of `sluice pause` and `sluice resume`.
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The destination.
+    #[arg(value_name = "NAME")]
+    pub destination: String,
+    #[command(flatten)]
+    pub common: AdminArgs,
+}
+
+/// Parses `--limit`: a whole number from 1 to [`MAX_LIST_LIMIT`].
+fn parse_limit(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(limit) if (1..=MAX_LIST_LIMIT).contains(&limit) => Ok(limit),
+        _ => Err(format!("expected a whole number from 1 to {MAX_LIST_LIMIT}")),
+    }
+}
+
+impl Deliveries for PauseSwitches {
+    fn is_paused(&self, destination: &str) -> Option<bool> {
+        PauseSwitches::is_paused(self, destination)
+    }
+
+    fn set_paused(&self, destination: &str, paused: bool) -> Option<bool> {
+        PauseSwitches::set_paused(self, destination, paused)
+    }
+}
+
+/// One admin operation, with its arguments.
+#[derive(Debug)]
+enum Operation {
+    Queues,
+    Drop(String),
+    List(ListQuery),
+    Show(LetterKey),
+    Replay(Target),
+    Purge(Target),
+    Pause(String, bool),
+}
+
+/// The report of an operation.
+#[derive(Debug)]
+enum Report {
+    Queues(Queues),
+    Drop(DropReport),
+    List(DeadList),
+    Show(LetterDetail),
+    Replay(ActionReport),
+    Purge(ActionReport),
+    Pause(PauseReport),
+}
+
+/// Runs `sluice queues`.
+pub fn queues(args: QueuesArgs) -> anyhow::Result<ExitCode> {
+    let operation = match args.action {
+        None => Operation::Queues,
+        Some(QueuesAction::Drop(drop)) => {
+            if !drop.yes {
+                anyhow::bail!(
+                    "dropping the queue of `{}` deletes its pending entries and dead letters \
+                     for good; add --yes to confirm",
+                    drop.destination
+                );
+            }
+            Operation::Drop(drop.destination)
+        }
+    };
+    execute(&args.common, operation)
+}
+
+/// Runs `sluice dead`.
+pub fn dead(args: DeadArgs) -> anyhow::Result<ExitCode> {
+    let operation = match args.action {
+        DeadAction::List(list) => Operation::List(ListQuery {
+            destination: list.destination,
+            limit: list.limit,
+            after: list.after,
+            newest_first: list.newest_first,
+        }),
+        DeadAction::Show(show) => Operation::Show(show.key),
+        DeadAction::Replay(target) => Operation::Replay(target.into_target()),
+        DeadAction::Purge(target) => Operation::Purge(target.into_target()),
+    };
+    execute(&args.common, operation)
+}
+
+/// Runs `sluice pause` (`paused` true) or `sluice resume`.
+pub fn pause(args: PauseArgs, paused: bool) -> anyhow::Result<ExitCode> {
+    execute(&args.common, Operation::Pause(args.destination, paused))
+}
+
+impl TargetArgs {
+    fn into_target(self) -> Target {
+        match self.destination {
+            Some(destination) if self.all => Target::Destination { destination },
+            _ => Target::Keys { keys: self.keys },
+        }
+    }
+}
+
+/// Locates the outbox, performs the operation online or offline, and prints its report.
+fn execute(common: &AdminArgs, operation: Operation) -> anyhow::Result<ExitCode> {
+    let location = locate(common.config.as_deref(), common.state_dir.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(perform(&location, operation))? {
+        Ok(report) => print_report(&report, common.json),
+        Err(error) if error.is_problem() => {
+            warn(&error.to_string());
+            Ok(ExitCode::from(EXIT_PROBLEMS))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Sends the operation to the running server, or performs it on the outbox file when no
+/// server listens. The outer error means that neither was reachable, the inner one is the
+/// operation's.
+async fn perform(
+    location: &Location,
+    operation: Operation,
+) -> anyhow::Result<Result<Report, AdminError>> {
+    let socket = location.state_dir.join(SOCKET_FILE);
+    if let Some(client) = Client::connect(&socket).await? {
+        return Ok(ask_server(client, operation).await);
+    }
+    if let Operation::Pause(..) = operation {
+        anyhow::bail!(
+            "no sluice serve answers on admin socket {}; pause and resume act on a running \
+             server",
+            socket.display()
+        );
+    }
+    let outbox = open_offline(&location.state_dir, &socket)?;
+    let admin = Admin::new(outbox.clone(), location.configured.clone());
+    let report = perform_offline(&admin, operation).await;
+    drop(admin);
+    outbox.close();
+    Ok(report)
+}
+
+async fn ask_server(client: Client, operation: Operation) -> Result<Report, AdminError> {
+    match operation {
+        Operation::Queues => client.queues().await.map(Report::Queues),
+        Operation::Drop(name) => client.drop_queue(&name).await.map(Report::Drop),
+        Operation::List(query) => client.dead_list(&query).await.map(Report::List),
+        Operation::Show(key) => client.dead_show(&key).await.map(Report::Show),
+        Operation::Replay(target) => client.replay(&target).await.map(Report::Replay),
+        Operation::Purge(target) => client.purge(&target).await.map(Report::Purge),
+        Operation::Pause(name, paused) => client.set_paused(&name, paused).await.map(Report::Pause),
+    }
+}
+
+async fn perform_offline(admin: &Admin, operation: Operation) -> Result<Report, AdminError> {
+    match operation {
+        Operation::Queues => Ok(Report::Queues(admin.queues())),
+        Operation::Drop(name) => admin.drop_queue(&name).await.map(Report::Drop),
+        Operation::List(query) => admin.dead_list(&query).map(Report::List),
+        Operation::Show(key) => admin.dead_show(&key).map(Report::Show),
+        Operation::Replay(target) => admin.replay(&target).await.map(Report::Replay),
+        Operation::Purge(target) => admin.purge(&target).await.map(Report::Purge),
+        Operation::Pause(..) => Err(AdminError::NotRunning),
+    }
+}
+
+/// Opens the outbox file of a state directory where no server listens; never creates one.
+fn open_offline(state_dir: &Path, socket: &Path) -> anyhow::Result<Outbox> {
+    let path = state_dir.join(OUTBOX_FILE);
+    if !path.exists() {
+        anyhow::bail!(
+            "no outbox at {}; check --config or --state-dir (sluice serve creates the outbox \
+             when it first starts)",
+            path.display()
+        );
+    }
+    let options =
+        OutboxOptions { cache_size_bytes: OFFLINE_CACHE_BYTES, max_pending_entries: u64::MAX };
+    Outbox::open(&path, &[], options)
+        .with_context(|| format!("no sluice serve answers on admin socket {}", socket.display()))
+}
+
+/// Prints a report as a table or JSON, and its problems on standard error; returns 1 when it
+/// has problems.
+fn print_report(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
+    let (text, problems, hints) = match report {
+        Report::Queues(queues) => (format_queues(queues), Vec::new(), queue_hints(queues)),
+        Report::Drop(dropped) => (format_drop(dropped), Vec::new(), Vec::new()),
+        Report::List(list) => {
+            let hints = list
+                .next_after
+                .iter()
+                .map(|key| format!("more dead letters may follow; continue with --after {key}"))
+                .collect();
+            (format_list(list), messages(&list.problems), hints)
+        }
+        Report::Show(detail) => {
+            let problems = detail
+                .event_error
+                .iter()
+                .map(|error| format!("cannot read the event of {}: {error}", detail.summary.key))
+                .collect();
+            (format_show(detail), problems, Vec::new())
+        }
+        Report::Replay(action) => {
+            (format_action(action, "replayed"), messages(&action.problems), Vec::new())
+        }
+        Report::Purge(action) => {
+            (format_action(action, "purged"), messages(&action.problems), Vec::new())
+        }
+        Report::Pause(pause) => (format_pause(pause), Vec::new(), Vec::new()),
+    };
+    if json {
+        print_stdout(&to_json(report))?;
+    } else {
+        print_stdout(&text)?;
+        for hint in &hints {
+            warn(hint);
+        }
+    }
+    for problem in &problems {
+        warn(problem);
+    }
+    if problems.is_empty() { Ok(ExitCode::SUCCESS) } else { Ok(ExitCode::from(EXIT_PROBLEMS)) }
+}
+
+fn to_json(report: &Report) -> String {
+    fn pretty(value: &impl Serialize) -> String {
+        let mut text = serde_json::to_string_pretty(value).expect("admin reports serialize");
+        text.push('\n');
+        text
+    }
+    match report {
+        Report::Queues(queues) => pretty(queues),
+        Report::Drop(dropped) => pretty(dropped),
+        Report::List(list) => pretty(list),
+        Report::Show(detail) => pretty(detail),
+        Report::Replay(action) | Report::Purge(action) => pretty(action),
+        Report::Pause(pause) => pretty(pause),
+    }
+}
+
+/// Writes `message` to standard error behind `sluice: `; a closed standard error is ignored.
+fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr(), "sluice: {message}");
+}
+
+fn messages(problems: &[Problem]) -> Vec<String> {
+    problems.iter().map(|problem| problem.message.clone()).collect()
+}
+
+fn format_queues(queues: &Queues) -> String {
+    let rows = queues
+        .destinations
+        .iter()
+        .map(|row| {
+            let status = match (row.configured, row.paused) {
+                (Some(false), _) => "not configured",
+                (_, true) => "paused",
+                (Some(true), false) => "configured",
+                (None, false) => "-",
+            };
+            vec![
+                row.destination.clone(),
+                status.to_owned(),
+                row.pending.to_string(),
+                row.leased.to_string(),
+                row.dead.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            ("DESTINATION", false),
+            ("STATUS", false),
+            ("PENDING", true),
+            ("LEASED", true),
+            ("DEAD", true),
+        ],
+        rows,
+    )
+}
+
+fn queue_hints(queues: &Queues) -> Vec<String> {
+    queues
+        .destinations
+        .iter()
+        .filter(|row| row.configured == Some(false))
+        .map(|row| {
+            format!(
+                "destination `{0}` is no longer configured; `sluice queues drop {0} --yes` \
+                 deletes its queue",
+                row.destination
+            )
+        })
+        .collect()
+}
+
+fn format_list(list: &DeadList) -> String {
+    if list.letters.is_empty() {
+        return "no dead letters\n".to_owned();
+    }
+    let rows = list
+        .letters
+        .iter()
+        .map(|letter| {
+            vec![
+                letter.key.to_string(),
+                format_time(letter.dead_at_ms, false),
+                letter.attempts.to_string(),
+                letter.status.map_or_else(|| "-".to_owned(), |status| status.to_string()),
+                shorten(&letter.reason, REASON_COLUMN_CHARS),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            ("KEY", false),
+            ("DEAD SINCE", false),
+            ("ATTEMPTS", true),
+            ("STATUS", true),
+            ("REASON", false),
+        ],
+        rows,
+    )
+}
+
+fn format_show(detail: &LetterDetail) -> String {
+    let letter = &detail.summary;
+    let optional = |value: Option<String>| value.unwrap_or_else(|| "-".to_owned());
+    let fields = [
+        ("key", letter.key.to_string()),
+        ("destination", letter.key.destination.clone()),
+        ("event id", letter.key.event_id.to_string()),
+        ("reason", letter.reason.clone()),
+        ("status", optional(letter.status.map(|status| status.to_string()))),
+        ("attempts", letter.attempts.to_string()),
+        ("first failure", optional(letter.first_failure_ms.map(|ms| format_time(ms, true)))),
+        ("dead since", format_time(letter.dead_at_ms, true)),
+        ("last error", optional(letter.last_error.clone())),
+        ("event bytes", letter.event_bytes.to_string()),
+        ("source", optional(detail.source.clone())),
+    ];
+    let mut out = String::new();
+    for (name, value) in fields {
+        let _ = writeln!(out, "{name:<14} {value}");
+    }
+    let _ = writeln!(out, "\nresponse snippet:");
+    if letter.response_snippet.is_empty() {
+        let _ = writeln!(out, "-");
+    } else {
+        let _ = writeln!(out, "{}", letter.response_snippet);
+    }
+    let _ = writeln!(out, "\nevent:");
+    match &detail.event {
+        Some(event) => {
+            let text = serde_json::to_string_pretty(event).expect("a JSON value serializes");
+            let _ = writeln!(out, "{text}");
+        }
+        None => {
+            let _ = writeln!(out, "-");
+        }
+    }
+    out
+}
+
+fn format_action(action: &ActionReport, verb: &str) -> String {
+    let mut out = String::new();
+    for letter in &action.letters {
+        match letter.queued_as {
+            Some(event_id) => {
+                let _ = writeln!(out, "{verb} {} as event {event_id}", letter.key);
+            }
+            None => {
+                let _ = writeln!(out, "{verb} {}", letter.key);
+            }
+        }
+    }
+    let _ = writeln!(out, "{verb} {}", count(action.count, "dead letter"));
+    out
+}
+
+fn format_drop(dropped: &DropReport) -> String {
+    format!(
+        "dropped the queue of `{}`: {} and {}\n",
+        dropped.destination,
+        count(dropped.entries, "pending entry"),
+        count(dropped.dead_letters, "dead letter")
+    )
+}
+
+fn format_pause(pause: &PauseReport) -> String {
+    match (pause.paused, pause.changed) {
+        (true, true) => format!("paused deliveries to `{}`\n", pause.destination),
+        (true, false) => format!("deliveries to `{}` were already paused\n", pause.destination),
+        (false, true) => format!("resumed deliveries to `{}`\n", pause.destination),
+        (false, false) => format!("deliveries to `{}` were not paused\n", pause.destination),
+    }
+}
+
+/// Returns `"1 dead letter"`, `"2 dead letters"`, `"1 pending entry"`, `"2 pending entries"`.
+fn count(number: u64, noun: &str) -> String {
+    if number == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) => format!("{number} {stem}ies"),
+        None => format!("{number} {noun}s"),
+    }
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 in UTC, to the millisecond or to the
+/// second.
+fn format_time(millis: u64, with_millis: bool) -> String {
+    let Ok(millis) = i64::try_from(millis) else {
+        return millis.to_string();
+    };
+    let timestamp = if with_millis {
+        jiff::Timestamp::from_millisecond(millis)
+    } else {
+        jiff::Timestamp::from_second(millis.div_euclid(1000))
+    };
+    timestamp.map_or_else(|_| millis.to_string(), |timestamp| timestamp.to_string())
+}
+
+/// Cuts `text` to one line of at most `max` characters, ending a cut line with `...`.
+fn shorten(text: &str, max: usize) -> String {
+    let line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if line.chars().count() <= max {
+        return line;
+    }
+    let mut cut: String = line.chars().take(max.saturating_sub(3)).collect();
+    cut.push_str("...");
+    cut
+}
+
+/// Lays out rows under headers, two spaces apart; columns marked true are right-aligned.
+fn table(headers: &[(&str, bool)], rows: Vec<Vec<String>>) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|(header, _)| header.len()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header_row: Vec<String> = headers.iter().map(|(header, _)| (*header).to_owned()).collect();
+    for row in std::iter::once(&header_row).chain(&rows) {
+        let mut line = String::new();
+        for (index, cell) in row.iter().enumerate() {
+            let (width, right) = (widths[index], headers[index].1);
+            let padding = " ".repeat(width.saturating_sub(cell.chars().count()));
+            if index > 0 {
+                line.push_str("  ");
+            }
+            if right {
+                line.push_str(&padding);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&padding);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("sluice").chain(args.iter().copied()))
+            .map(|cli| cli.command)
+    }
+
+    #[test]
+    fn queues_takes_common_flags_before_and_after_drop() {
+        let Command::Queues(args) = parse(&["queues", "--json", "--state-dir", "s"]).unwrap()
+        else {
+            panic!("not queues")
+        };
+        assert!(args.common.json);
+        assert!(args.action.is_none());
+        let Command::Queues(args) =
+            parse(&["queues", "--config", "c.toml", "drop", "old", "--yes", "--json"]).unwrap()
+        else {
+            panic!("not queues")
+        };
+        assert_eq!(args.common.config, Some(PathBuf::from("c.toml")));
+        assert!(args.common.json);
+        let Some(QueuesAction::Drop(drop)) = args.action else { panic!("not drop") };
+        assert_eq!(drop.destination, "old");
+        assert!(drop.yes);
+    }
+
+    #[test]
+    fn dead_list_reads_paging_flags() {
+        let Command::Dead(args) = parse(&[
+            "dead",
+            "list",
+            "--destination",
+            "hook",
+            "--limit",
+            "5",
+            "--after",
+            "hook:7",
+            "--newest-first",
+        ])
+        .unwrap() else {
+            panic!("not dead")
+        };
+        let DeadAction::List(list) = args.action else { panic!("not list") };
+        assert_eq!(list.destination.as_deref(), Some("hook"));
+        assert_eq!(list.limit, 5);
+        assert_eq!(list.after.unwrap().event_id, 7);
+        assert!(list.newest_first);
+    }
+
+    #[test]
+    fn dead_list_rejects_limits_out_of_range() {
+        assert!(parse(&["dead", "list", "--limit", "0"]).is_err());
+        assert!(parse(&["dead", "list", "--limit", "10001"]).is_err());
+        assert!(parse(&["dead", "list", "--limit", "10000"]).is_ok());
+    }
+
+    #[test]
+    fn dead_show_rejects_a_malformed_key() {
+        let error = parse(&["dead", "show", "hook"]).unwrap_err();
+        assert!(error.to_string().contains("DESTINATION:EVENT_ID"), "{error}");
+    }
+
+    #[test]
+    fn replay_takes_keys_or_a_whole_destination() {
+        let Command::Dead(args) = parse(&["dead", "replay", "hook:1", "hook:2"]).unwrap() else {
+            panic!("not dead")
+        };
+        let DeadAction::Replay(target) = args.action else { panic!("not replay") };
+        assert_eq!(
+            target.into_target(),
+            Target::Keys { keys: vec!["hook:1".parse().unwrap(), "hook:2".parse().unwrap(),] }
+        );
+
+        let Command::Dead(args) =
+            parse(&["dead", "purge", "--destination", "hook", "--all"]).unwrap()
+        else {
+            panic!("not dead")
+        };
+        let DeadAction::Purge(target) = args.action else { panic!("not purge") };
+        assert_eq!(target.into_target(), Target::Destination { destination: "hook".into() });
+    }
+
+    #[test]
+    fn replay_needs_keys_or_all() {
+        assert!(parse(&["dead", "replay"]).is_err());
+        assert!(parse(&["dead", "replay", "--destination", "hook"]).is_err());
+        assert!(parse(&["dead", "replay", "--all"]).is_err());
+        assert!(parse(&["dead", "replay", "hook:1", "--destination", "hook", "--all"]).is_err());
+    }
+
+    #[test]
+    fn pause_and_resume_take_a_name() {
+        assert!(matches!(parse(&["pause", "hook"]).unwrap(), Command::Pause(_)));
+        assert!(matches!(parse(&["resume", "hook", "--json"]).unwrap(), Command::Resume(_)));
+        assert!(parse(&["pause"]).is_err());
+    }
+
+    #[test]
+    fn counts_are_pluralised() {
+        assert_eq!(count(1, "dead letter"), "1 dead letter");
+        assert_eq!(count(0, "dead letter"), "0 dead letters");
+        assert_eq!(count(2, "pending entry"), "2 pending entries");
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let text = table(
+            &[("NAME", false), ("COUNT", true)],
+            vec![vec!["a".into(), "5".into()], vec!["longer".into(), "12345".into()]],
+        );
+        assert_eq!(text, "NAME    COUNT\na           5\nlonger  12345\n");
+    }
+
+    #[test]
+    fn shorten_cuts_long_reasons_to_one_line() {
+        assert_eq!(shorten("a\nb", 10), "a b");
+        assert_eq!(shorten("abcdefghij", 8), "abcde...");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(format_time(1_709_648_551_482, true), "2024-03-05T14:22:31.482Z");
+        assert_eq!(format_time(1_709_648_551_482, false), "2024-03-05T14:22:31Z");
+    }
+}
