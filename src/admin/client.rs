@@ -64,8 +64,9 @@ impl Client {
                 )))
             }
             Err(error) => Err(AdminError::Client(format!(
-                "cannot connect to admin socket {}: {error}",
-                path.display()
+                "cannot connect to admin socket {}: {error}{}",
+                path.display(),
+                connect_hint(&error)
             ))),
         }
     }
@@ -171,6 +172,15 @@ impl Client {
                 String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
             ))),
         }
+    }
+}
+
+/// Returns advice for a socket path that is too long, the usual cause of `InvalidInput`.
+fn connect_hint(error: &io::Error) -> &'static str {
+    if error.kind() == io::ErrorKind::InvalidInput {
+        "; Unix socket paths are limited to 107 bytes, so use a shorter state directory"
+    } else {
+        ""
     }
 }
 

@@ -37,7 +37,7 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 #[non_exhaustive]
 pub enum ServerError {
     /// The socket could not be created.
-    #[error("cannot create admin socket {path}: {source}")]
+    #[error("cannot create admin socket {path}: {source}{}", bind_hint(source))]
     Bind {
         /// The socket's path.
         path: PathBuf,
@@ -45,6 +45,16 @@ pub enum ServerError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Returns advice for a socket path that is too long, the usual cause of `InvalidInput`.
+fn bind_hint(error: &io::Error) -> &'static str {
+    if error.kind() == io::ErrorKind::InvalidInput {
+        "; Unix socket paths are limited to 107 bytes, and the socket is first bound at a \
+         temporary path up to 15 bytes longer, so use a shorter state directory"
+    } else {
+        ""
+    }
 }
 
 /// The admin socket, bound and not yet serving.
