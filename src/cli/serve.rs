@@ -62,7 +62,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     // Bound while the outbox is open, so a socket file left by a crash is known to be stale.
-    let admin_server = AdminServer::bind(&config.state_dir)?;
+    // Without it the admin commands cannot reach this process, but events still flow.
+    let admin_server = AdminServer::bind(&config.state_dir)
+        .inspect_err(|error| {
+            tracing::error!(%error, "admin socket unavailable; admin commands cannot reach sluice");
+        })
+        .ok();
     let config_name =
         config.path.as_ref().map_or_else(|| "embedded default".into(), |p| p.display().to_string());
     info!(config = %config_name, version = env!("CARGO_PKG_VERSION"), "sluice starting");
@@ -98,7 +103,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let operations = Admin::new(outbox.clone(), Some(configured))
         .with_deliveries(Arc::new(delivery.pause_switches()))
         .with_stop(ingest_shutdown.clone());
-    let admin = tokio::spawn(admin_server.serve(operations, ingest_shutdown.clone()));
+    let admin =
+        admin_server.map(|server| tokio::spawn(server.serve(operations, ingest_shutdown.clone())));
     let signals = tokio::spawn(wait_for_signal(ingest_shutdown.clone()));
     notify_systemd(sd_notify::NotifyState::Ready);
 
@@ -106,7 +112,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ingest_shutdown.cancel();
     signals.abort();
     notify_systemd(sd_notify::NotifyState::Stopping);
-    if let Err(error) = admin.await {
+    if let Some(admin) = admin
+        && let Err(error) = admin.await
+    {
         warn!(%error, "admin socket task failed");
     }
     info!("ingest stopped; finishing deliveries in flight");
