@@ -307,7 +307,7 @@ fn paused_destination_receives_nothing_until_resumed() {
     let (_, dir) = sluice.terminate();
     let offline = admin(dir.path(), &["pause", "hook"]);
     assert_eq!(offline.status.code(), Some(2));
-    assert!(stderr(&offline).contains("no sluice serve answers"), "{}", stderr(&offline));
+    assert!(stderr(&offline).contains("no sluice serve listens"), "{}", stderr(&offline));
 }
 
 #[test]

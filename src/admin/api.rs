@@ -15,8 +15,8 @@ pub const MAX_LIST_LIMIT: usize = 10_000;
 /// The maximum number of keys one replay or purge request names.
 pub const MAX_KEYS_PER_REQUEST: usize = 10_000;
 
-/// Identifies a dead letter for operators: the destination's name and the event id, written
-/// `DESTINATION:EVENT_ID` (`hook:1048576`).
+/// The key of a dead letter as operators see it: the destination's name and the event id,
+/// written `DESTINATION:EVENT_ID` (`hook:1048576`).
 ///
 /// The event id is the outbox's sequence number of the event, the `event_id` field of the
 /// delivery logs.
@@ -177,7 +177,7 @@ pub enum Target {
         /// The keys.
         keys: Vec<LetterKey>,
     },
-    /// Every dead letter that the destination holds when the operation starts.
+    /// Every dead letter that the destination has when the operation starts.
     Destination {
         /// The destination's name.
         destination: String,

@@ -489,8 +489,8 @@ impl Admin {
     }
 
     /// Replays or purges the letters concurrently, so that the outbox writer commits them
-    /// together, and returns those done in the order given. Missing and unreadable letters go
-    /// to the report's problems.
+    /// together, and returns those done in the order given. Missing letters, unreadable ones and
+    /// failed commits go to the report's problems.
     async fn act_on_letters(
         &self,
         letters: Vec<(LetterKey, DeadLetterKey)>,
@@ -531,11 +531,10 @@ impl Admin {
                         message: not_found(key).to_string(),
                     });
                 }
+                // The letter cannot be decoded, or the commit failed; the message says which.
                 Err(DeadLetterError::Storage(message)) => {
-                    let error = AdminError::LetterUnreadable { key: key.clone(), message };
-                    report
-                        .problems
-                        .push(Problem { key: Some(key.clone()), message: error.to_string() });
+                    let message = format!("cannot {} dead letter {key}: {message}", action.name());
+                    report.problems.push(Problem { key: Some(key.clone()), message });
                 }
                 Err(other) => return Err(dead_letter_error(&other)),
             }

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::net::UnixListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::api::{DEFAULT_LIST_LIMIT, LetterKey, ListQuery, Target};
 use super::{Admin, AdminError, ErrorCode, SOCKET_FILE};
@@ -205,7 +205,15 @@ async fn handle(request: Request<Incoming>, admin: &Admin) -> Response<Full<Byte
     };
     match result {
         Ok(body) => response(StatusCode::OK, body),
-        Err(error) => error_response(error.status(), error.code(), &error.to_string()),
+        Err(error) => {
+            let status = error.status();
+            if status.is_server_error() {
+                error!(%method, path, %error, "admin request failed");
+            } else {
+                debug!(%method, path, %error, "admin request rejected");
+            }
+            error_response(status, error.code(), &error.to_string())
+        }
     }
 }
 
