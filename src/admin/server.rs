@@ -392,3 +392,65 @@ mod tests {
         assert_eq!(percent_decode("%ff"), None);
     }
 }
+
+#[cfg(test)]
+mod socket_tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+    use crate::admin::client::Client;
+    use crate::store::{Outbox, OutboxOptions};
+
+    /// Sends one raw HTTP/1.1 request over the socket and returns the whole response text.
+    async fn raw(path: &Path, request: &str) -> String {
+        let mut stream = tokio::net::UnixStream::connect(path).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn server_routes_requests_and_reports_errors_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = OutboxOptions { cache_size_bytes: 1 << 20, max_pending_entries: 100 };
+        let outbox = Outbox::open(&dir.path().join("o.redb"), &["hook"], options).unwrap();
+        let admin = Admin::new(outbox, Some(vec!["hook".to_owned()]));
+        let server = AdminServer::bind(dir.path()).unwrap();
+        let path = server.path().to_owned();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(server.serve(admin, shutdown.clone()));
+
+        let queues = Client::connect(&path).await.unwrap().unwrap().queues().await.unwrap();
+        assert_eq!(queues.destinations[0].destination, "hook");
+
+        let unknown =
+            raw(&path, "GET /v2/x HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        assert!(unknown.starts_with("HTTP/1.1 404"), "{unknown}");
+        assert!(unknown.contains(r#""code":"invalid""#), "{unknown}");
+        let wrong =
+            raw(&path, "DELETE /v1/queues HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        assert!(wrong.starts_with("HTTP/1.1 405"), "{wrong}");
+        assert!(wrong.to_ascii_lowercase().contains("allow: get"), "{wrong}");
+        let body = "{\"keys\": 5}";
+        let request = format!(
+            "POST /v1/dead/replay HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: \
+             {}\r\n\r\n{body}",
+            body.len()
+        );
+        let invalid = raw(&path, &request).await;
+        assert!(invalid.starts_with("HTTP/1.1 400"), "{invalid}");
+        let missing = Client::connect(&path).await.unwrap().unwrap();
+        let error = missing.dead_show(&"hook:5".parse().unwrap()).await.unwrap_err();
+        assert!(error.is_problem(), "{error}");
+        let pause = Client::connect(&path).await.unwrap().unwrap();
+        let error = pause.set_paused("hook", true).await.unwrap_err();
+        assert_eq!(error.code(), ErrorCode::NotRunning);
+
+        shutdown.cancel();
+        task.await.unwrap();
+        assert!(!path.exists(), "the socket file outlived the server");
+    }
+}
