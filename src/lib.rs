@@ -20,11 +20,15 @@
 //!   the outbox. Uses `store`, `event`, `config`.
 //! - [`dispatch`]: one task per destination that leases due entries, renders, batches, rate
 //!   limits, sends and records the outcome. The only module that joins storage and network.
+//! - [`admin`]: the operator commands over the outbox (queue counts, dead letters, dropping a
+//!   removed destination's queue, pausing deliveries), with the admin API server on a Unix
+//!   socket and its client. Uses `store`, `event`.
 //! - [`cli`]: subcommands, runtime construction, wiring and shutdown. Uses everything.
 //!
 //! `docs/outbox.md` describes the storage layout and its invariants, `docs/templates.md` the
 //! template language and data model.
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod destinations;

@@ -1,8 +1,9 @@
 //! Subcommands, runtime construction, wiring and shutdown.
 //!
 //! Every message on standard error starts with `sluice: `. Exit codes: 0 on success, 1 when a
-//! check or render found problems, 2 on a usage or runtime error.
+//! check, render or admin command found problems, 2 on a usage or runtime error.
 
+mod admin;
 mod check;
 mod render;
 mod serve;
@@ -16,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::telemetry::LogFormat;
 
-/// Exit code of a check or render that found problems.
+/// Exit code of a check, render or admin command that found problems.
 const EXIT_PROBLEMS: u8 = 1;
 /// Exit code of a usage or runtime error.
 const EXIT_ERROR: u8 = 2;
@@ -29,8 +30,8 @@ const EXIT_ERROR: u8 = 2;
     version,
     about,
     max_term_width = 79,
-    after_help = "Exit codes: 0 success, 1 problems found (check, render), 2 usage or runtime \
-                  error."
+    after_help = "Exit codes: 0 success, 1 problems found (check, render, admin commands), 2 \
+                  usage or runtime error."
 )]
 pub struct Cli {
     /// The subcommand to run.
@@ -47,6 +48,14 @@ pub enum Command {
     Check(CheckArgs),
     /// Render a template with a JSON data file and print the result.
     Render(RenderArgs),
+    /// Show the pending, leased and dead counts of each destination.
+    Queues(admin::QueuesArgs),
+    /// List, show, replay or purge dead letters.
+    Dead(admin::DeadArgs),
+    /// Stop deliveries to a destination until `sluice resume` or a restart.
+    Pause(admin::PauseArgs),
+    /// Resume deliveries to a paused destination.
+    Resume(admin::PauseArgs),
 }
 
 /// Arguments of `sluice serve`.
@@ -103,6 +112,10 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Check(args) => check::run(&args),
         Command::Render(args) => render::run(&args),
+        Command::Queues(args) => admin::queues(args),
+        Command::Dead(args) => admin::dead(args),
+        Command::Pause(args) => admin::pause(args, true),
+        Command::Resume(args) => admin::pause(args, false),
     };
     match result {
         Ok(code) => code,

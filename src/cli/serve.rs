@@ -1,9 +1,10 @@
 //! `sluice serve`: runs ingest and delivery until SIGTERM or Ctrl-C.
 //!
 //! Shutdown runs in three steps, so nothing acknowledged is lost and nothing in flight is cut
-//! off: ingest stops accepting and finishes the requests it has (each one is answered after
-//! its append commits); then delivery stops leasing and lets the requests in flight finish or
-//! return to the queue; last the outbox writes outstanding outcomes and closes.
+//! off: ingest and the admin socket stop accepting and finish the requests they have (each
+//! ingest response follows the commit of its append); then delivery stops leasing and lets
+//! the requests in flight finish or return to the queue; last the outbox writes outstanding
+//! outcomes and closes.
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::ServeArgs;
+use crate::admin::Admin;
+use crate::admin::server::AdminServer;
 use crate::config::{Config, DestinationKind};
 use crate::ingest::IngestState;
 use crate::store::{Outbox, OutboxOptions};
@@ -59,6 +62,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    // Bound while the outbox is open, so a socket file left by a crash is known to be stale.
+    // Without it the admin commands cannot reach this process, but events still flow.
+    let admin_server = AdminServer::bind(&config.state_dir)
+        .inspect_err(|error| {
+            tracing::error!(%error, "admin socket unavailable; admin commands cannot reach sluice");
+        })
+        .ok();
     let config_name =
         config.path.as_ref().map_or_else(|| "embedded default".into(), |p| p.display().to_string());
     info!(config = %config_name, version = env!("CARGO_PKG_VERSION"), "sluice starting");
@@ -77,7 +87,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 outbox_pending = counts.pending,
                 dead = counts.dead,
                 "destination is no longer configured but still holds entries; they count toward \
-                 the ingest quota until dropped with `sluice queues`"
+                 the ingest quota until dropped with `sluice queues drop NAME --yes`"
             );
         }
     }
@@ -90,6 +100,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let delivery =
         dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())?;
     let state = IngestState::from_config(&config, outbox.clone())?;
+    let configured = config.destinations.iter().map(|d| d.name.clone()).collect();
+    let operations = Admin::new(outbox.clone(), Some(configured))
+        .with_deliveries(Arc::new(delivery.pause_switches()))
+        .with_stop(ingest_shutdown.clone());
+    let admin =
+        admin_server.map(|server| tokio::spawn(server.serve(operations, ingest_shutdown.clone())));
     let signals = Signals::install().context("cannot watch for shutdown signals")?;
     let signals = tokio::spawn(wait_for_signal(signals, ingest_shutdown.clone()));
     notify_systemd(sd_notify::NotifyState::Ready);
@@ -98,6 +114,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     ingest_shutdown.cancel();
     signals.abort();
     notify_systemd(sd_notify::NotifyState::Stopping);
+    if let Some(admin) = admin
+        && let Err(error) = admin.await
+    {
+        warn!(%error, "admin socket task failed");
+    }
     info!("ingest stopped; finishing deliveries in flight");
     dispatch_shutdown.cancel();
     let delivered = delivery.wait().await;

@@ -27,6 +27,10 @@
 //!   go to the outbox, which writes them with its next commit.
 //! - Circuit breaker: after repeated failures the destination pauses and then probes with a
 //!   single request; [`circuit`] states the rule.
+//! - Pausing: while an operator has paused the destination through [`PauseSwitches`], the task
+//!   leases nothing. Requests built from entries it leased before still go out, so at most
+//!   `max_in_flight` entries are sent after the pause. The switch lives in memory only, so a
+//!   restart resumes every destination.
 //!
 //! # Logs
 //!
@@ -51,8 +55,11 @@ pub mod rate_limit;
 pub mod retry;
 mod worker;
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, error, info_span};
@@ -99,9 +106,50 @@ pub enum DispatchError {
 pub struct DispatchHandle {
     /// One task per destination, with the destination's name.
     tasks: Vec<(String, JoinHandle<()>)>,
+    pauses: PauseSwitches,
+}
+
+/// The pause switches of the running delivery tasks, by destination name; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct PauseSwitches {
+    by_name: Arc<HashMap<String, PauseSwitch>>,
+}
+
+/// The pause switch of one delivery task.
+#[derive(Debug, Clone)]
+struct PauseSwitch {
+    /// Read by the task before every lease; set by [`PauseSwitches::set_paused`].
+    paused: Arc<AtomicBool>,
+    /// The outbox's notifier of the destination, signalled on resume so that a task asleep
+    /// until its next due time looks again at once.
+    wake: Arc<Notify>,
+}
+
+impl PauseSwitches {
+    /// Returns whether deliveries to `destination` are paused, or `None` for a name that has
+    /// no delivery task.
+    pub fn is_paused(&self, destination: &str) -> Option<bool> {
+        self.by_name.get(destination).map(|switch| switch.paused.load(Ordering::Acquire))
+    }
+
+    /// Pauses or resumes deliveries to `destination` and returns the previous state, or `None`
+    /// for a name that has no delivery task.
+    pub fn set_paused(&self, destination: &str, paused: bool) -> Option<bool> {
+        let switch = self.by_name.get(destination)?;
+        let before = switch.paused.swap(paused, Ordering::AcqRel);
+        if !paused {
+            switch.wake.notify_one();
+        }
+        Some(before)
+    }
 }
 
 impl DispatchHandle {
+    /// Returns the pause switches of the tasks.
+    pub fn pause_switches(&self) -> PauseSwitches {
+        self.pauses.clone()
+    }
+
     /// Waits until every task has stopped, which happens after the shutdown token is cancelled
     /// and the requests in flight have finished.
     ///
@@ -132,6 +180,7 @@ pub fn spawn(
     shutdown: CancellationToken,
 ) -> Result<DispatchHandle, DispatchError> {
     let mut workers = Vec::with_capacity(destinations.len());
+    let mut pauses = HashMap::with_capacity(destinations.len());
     for destination in destinations {
         let name = destination.name.clone();
         let Some(id) = outbox.destination_id(&name) else {
@@ -139,12 +188,16 @@ pub fn spawn(
         };
         let sender = Sender::new(destination)
             .map_err(|source| DispatchError::Client { destination: name.clone(), source })?;
+        let paused = Arc::new(AtomicBool::new(false));
+        let switch = PauseSwitch { paused: Arc::clone(&paused), wake: outbox.notifier(id) };
+        pauses.insert(name.clone(), switch);
         let worker = Worker::new(
             Arc::clone(destination),
             id,
             outbox.clone(),
             sender,
             shutdown.child_token(),
+            paused,
         );
         workers.push((name, worker));
     }
@@ -156,5 +209,5 @@ pub fn spawn(
             (name, tokio::spawn(worker.run().instrument(span)))
         })
         .collect();
-    Ok(DispatchHandle { tasks })
+    Ok(DispatchHandle { tasks, pauses: PauseSwitches { by_name: Arc::new(pauses) } })
 }

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -102,6 +103,8 @@ pub(super) struct Worker {
     outbox: Outbox,
     sender: Arc<Sender>,
     shutdown: CancellationToken,
+    /// Set by an operator to stop leasing; see `PauseSwitches`.
+    paused: Arc<AtomicBool>,
     /// Signalled by the outbox writer when it commits new entries for this destination.
     notify: Arc<Notify>,
     /// Requests built and not yet sent, oldest first.
@@ -145,6 +148,7 @@ impl Worker {
         outbox: Outbox,
         sender: Sender,
         shutdown: CancellationToken,
+        paused: Arc<AtomicBool>,
     ) -> Worker {
         let notify = outbox.notifier(id);
         let now = Instant::now();
@@ -153,6 +157,7 @@ impl Worker {
             notify,
             sender: Arc::new(sender),
             shutdown,
+            paused,
             ready: VecDeque::new(),
             batch: destination.batch.clone().map(Batcher::new),
             in_flight: JoinSet::new(),
@@ -225,7 +230,7 @@ impl Worker {
 
     /// Leases due entries up to the in-memory bound and prepares them.
     fn fill(&mut self, now: Instant) {
-        if !self.wants_lease() || !self.circuit.allows_leasing(now) {
+        if self.is_paused() || !self.wants_lease() || !self.circuit.allows_leasing(now) {
             return;
         }
         let capacity = self.capacity();
@@ -251,6 +256,11 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Returns true while an operator has paused the destination.
+    fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
     }
 
     /// Returns how many more entries may be leased.
@@ -514,7 +524,7 @@ impl Worker {
         if !self.ready.is_empty() {
             consider(self.rate_wait);
         }
-        if self.wants_lease() && self.circuit.allows_leasing(now) {
+        if !self.is_paused() && self.wants_lease() && self.circuit.allows_leasing(now) {
             let due_ms = match (self.outbox.next_due_ms(self.id), self.retry_due_ms) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

@@ -137,6 +137,24 @@ pub enum DeadLetterError {
     Closed,
 }
 
+/// Errors discarding the pending entries of a destination.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscardError {
+    /// Reading or writing the outbox failed.
+    #[error("discarding entries failed: {0}")]
+    Storage(String),
+    /// The destination id is not registered.
+    #[error("unknown destination id {0}")]
+    UnknownDestination(u32),
+    /// The disk is full.
+    #[error("outbox disk is full; free space in the state directory")]
+    DiskFull,
+    /// The outbox has been closed.
+    #[error("outbox is closed")]
+    Closed,
+}
+
 /// Errors decoding a stored record; they mean the file was damaged or written by a newer build.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

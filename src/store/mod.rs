@@ -57,7 +57,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub use dead::{DeadLetterDetail, DeadLetterOrder, DeadLetterPage, DeadLetterSummary};
-pub use error::{AppendError, DeadLetterError, LeaseError, OpenError, RecordError};
+pub use error::{AppendError, DeadLetterError, DiscardError, LeaseError, OpenError, RecordError};
 pub use keys::{DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND};
 
 use state::Shared;
@@ -162,6 +162,10 @@ pub struct DeadLetter {
 
 /// The maximum stored length of an error summary or a dead-letter reason, in bytes.
 pub const MAX_ERROR_BYTES: usize = 512;
+
+/// Entries deleted per transaction by [`Outbox::discard_entries`], so that a large queue holds
+/// up appends for one bounded transaction at a time.
+const ENTRIES_PER_DISCARD: usize = 1000;
 
 /// The maximum stored length of a response snippet, in bytes.
 pub const MAX_SNIPPET_BYTES: usize = 2048;
@@ -346,6 +350,25 @@ impl Outbox {
         let (reply, receiver) = tokio::sync::oneshot::channel();
         self.send(Command::Register { names, reply }).map_err(|_| AppendError::Closed)?;
         receiver.await.map_err(|_| AppendError::Closed)?
+    }
+
+    /// Deletes every pending entry of `destination` and returns how many were deleted.
+    ///
+    /// It is meant for a destination that is no longer configured, whose entries would
+    /// otherwise count toward the quota for good. It commits every 1,000 entries, so an error
+    /// part way leaves the earlier ones deleted. Dead letters are left alone.
+    pub async fn discard_entries(&self, destination: DestinationId) -> Result<u64, DiscardError> {
+        let mut total = 0;
+        loop {
+            let (reply, receiver) = tokio::sync::oneshot::channel();
+            let command = Command::Discard { destination, max: ENTRIES_PER_DISCARD, reply };
+            self.send(command).map_err(|_| DiscardError::Closed)?;
+            let discarded = receiver.await.map_err(|_| DiscardError::Closed)??;
+            total += discarded;
+            if discarded < ENTRIES_PER_DISCARD as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     /// Returns the number of pending entries over all destinations.

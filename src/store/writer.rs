@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use redb::{Database, Durability, ReadableTable, Table, WriteTransaction};
 use tokio::sync::oneshot;
 
-use super::error::{AppendError, DeadLetterError, RecordError};
+use super::error::{AppendError, DeadLetterError, DiscardError, RecordError};
 use super::keys::{
     DeadLetterKey, MAX_APPEND_BYTES, MAX_EVENTS_PER_APPEND, append_number, event_index, event_seq,
 };
@@ -47,6 +47,12 @@ pub(crate) enum Command {
     Replay { selection: Selection, reply: oneshot::Sender<Result<Replayed, DeadLetterError>> },
     /// Delete dead letters; the reply carries the number deleted.
     Purge { selection: Selection, reply: oneshot::Sender<Result<u64, DeadLetterError>> },
+    /// Delete up to `max` pending entries of a destination; the reply carries the number deleted.
+    Discard {
+        destination: DestinationId,
+        max: usize,
+        reply: oneshot::Sender<Result<u64, DiscardError>>,
+    },
     /// Register destination names; the reply carries their ids after the durable commit.
     Register { names: Vec<String>, reply: oneshot::Sender<Result<Vec<DestinationId>, AppendError>> },
     /// Commit durably; the reply follows the commit.
@@ -73,7 +79,8 @@ impl Command {
             }
             Command::Complete(outcomes) => outcomes.len(),
             Command::Replay { selection: Selection::Oldest { max, .. }, .. }
-            | Command::Purge { selection: Selection::Oldest { max, .. }, .. } => *max,
+            | Command::Purge { selection: Selection::Oldest { max, .. }, .. }
+            | Command::Discard { max, .. } => *max,
             _ => 1,
         }
     }
@@ -296,6 +303,14 @@ impl Failure {
         }
     }
 
+    fn discard_error(&self) -> DiscardError {
+        match self {
+            Failure::DiskFull => DiscardError::DiskFull,
+            Failure::Storage(message) => DiscardError::Storage(message.clone()),
+            Failure::Unavailable => DiscardError::Storage("outbox database is not open".to_owned()),
+        }
+    }
+
     fn dead_letter_error(&self) -> DeadLetterError {
         match self {
             Failure::DiskFull => DeadLetterError::DiskFull,
@@ -333,6 +348,9 @@ fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
             Command::Purge { reply, .. } => {
                 let _ = reply.send(Err(failure.dead_letter_error()));
             }
+            Command::Discard { reply, .. } => {
+                let _ = reply.send(Err(failure.discard_error()));
+            }
             Command::Register { reply, .. } => {
                 let _ = reply.send(Err(failure.append_error()));
             }
@@ -351,6 +369,7 @@ enum Answer {
     Append(oneshot::Sender<Result<Range<u64>, AppendError>>, Range<u64>),
     Replay(oneshot::Sender<Result<Replayed, DeadLetterError>>, Replayed),
     Purge(oneshot::Sender<Result<u64, DeadLetterError>>, u64),
+    Discard(oneshot::Sender<Result<u64, DiscardError>>, u64),
     Register(oneshot::Sender<Result<Vec<DestinationId>, AppendError>>, Vec<DestinationId>),
     Flush(oneshot::Sender<Result<(), AppendError>>),
     Close(crossbeam_channel::Sender<()>),
@@ -363,6 +382,7 @@ impl Answer {
             Answer::Append(reply, range) => drop(reply.send(Ok(range))),
             Answer::Replay(reply, replayed) => drop(reply.send(Ok(replayed))),
             Answer::Purge(reply, count) => drop(reply.send(Ok(count))),
+            Answer::Discard(reply, count) => drop(reply.send(Ok(count))),
             Answer::Register(reply, ids) => drop(reply.send(Ok(ids))),
             Answer::Flush(reply) => drop(reply.send(Ok(()))),
             Answer::Close(reply) => drop(reply.send(())),
@@ -374,6 +394,7 @@ impl Answer {
             Answer::Append(reply, _) => drop(reply.send(Err(failure.append_error()))),
             Answer::Replay(reply, _) => drop(reply.send(Err(failure.dead_letter_error()))),
             Answer::Purge(reply, _) => drop(reply.send(Err(failure.dead_letter_error()))),
+            Answer::Discard(reply, _) => drop(reply.send(Err(failure.discard_error()))),
             Answer::Register(reply, _) => drop(reply.send(Err(failure.append_error()))),
             Answer::Flush(reply) => drop(reply.send(Err(failure.append_error()))),
             Answer::Close(reply) => drop(reply.send(())),
@@ -549,6 +570,16 @@ fn apply(
                 return Err(error);
             }
         },
+        Command::Discard { destination, max, reply } => {
+            match discard(shared, scratch, tables, destination, max) {
+                Ok(Ok(count)) => answers.push(Answer::Discard(reply, count)),
+                Ok(Err(error)) => drop(reply.send(Err(error))),
+                Err(error) => {
+                    answers.push(Answer::Discard(reply, 0));
+                    return Err(error);
+                }
+            }
+        }
         Command::Register { names, reply } => match register(shared, scratch, tables, &names) {
             Ok(Ok(ids)) => answers.push(Answer::Register(reply, ids)),
             Ok(Err(error)) => drop(reply.send(Err(error))),
@@ -864,6 +895,35 @@ fn purge(
         }
     }
     Ok(Ok(purged))
+}
+
+/// Deletes up to `max` pending entries of a destination, oldest due first, and releases their
+/// bodies. An entry that is leased is deleted all the same: the outcome recorded for it later
+/// finds no entry and changes nothing.
+fn discard(
+    shared: &Shared,
+    scratch: &mut Scratch,
+    tables: &mut Tables<'_>,
+    destination: DestinationId,
+    max: usize,
+) -> Result<Result<u64, DiscardError>, redb::Error> {
+    if !shared.has_destination(destination) {
+        return Ok(Err(DiscardError::UnknownDestination(destination.0)));
+    }
+    // One destination's key range, at most `max` keys (keeps invariant 6).
+    let range = EntryKey::first_of(destination)..=EntryKey::last_due_at(destination, u64::MAX);
+    let mut keys = Vec::new();
+    for item in tables.entries.range(range)?.take(max) {
+        let (key, _) = item?;
+        keys.push(key.value());
+    }
+    for key in &keys {
+        tables.entries.remove(*key)?;
+        decrement(&mut scratch.counter(destination).0);
+        scratch.release_body(key.event_seq);
+    }
+    scratch.unlease.extend(keys.iter().copied());
+    Ok(Ok(keys.len() as u64))
 }
 
 /// Returns the dead-letter keys a selection names, reading at most `max` keys.
