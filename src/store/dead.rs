@@ -205,11 +205,17 @@ impl Outbox {
     /// how many moved.
     ///
     /// It commits every 1,000 dead letters, so an error part way leaves the earlier ones
-    /// replayed. A dead letter that cannot be decoded is logged and left in place.
+    /// replayed. A dead letter that cannot be decoded is logged and left in place. The call stops
+    /// once it has passed the newest letter present when it started, so it ends even when the
+    /// replayed letters die again at once (they come back under newer keys).
     pub async fn replay_dead_letters(
         &self,
         destination: DestinationId,
     ) -> Result<u64, DeadLetterError> {
+        let newest = self.dead_letters(destination, None, DeadLetterOrder::NewestFirst, 1)?;
+        let Some(last) = newest.first().map(|letter| letter.key.event_seq) else {
+            return Ok(0);
+        };
         let mut total = 0;
         let mut after = None;
         loop {
@@ -220,6 +226,9 @@ impl Outbox {
                 return Ok(total);
             }
             after = replayed.last_examined;
+            if after.is_none_or(|seq| seq >= last) {
+                return Ok(total);
+            }
         }
     }
 
