@@ -5,6 +5,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use support::{Capture, Sluice};
 
@@ -12,13 +13,23 @@ use support::{Capture, Sluice};
 const SDK_VERSION: &str = "1.3.0";
 
 /// Returns the Python of a virtual environment with the SDK installed, creating it on first use
-/// under the target directory.
+/// under the target directory. The tests in this file run on parallel threads, so the first caller
+/// builds the environment while the others wait for it.
 fn sdk_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(create_sdk_venv).clone()
+}
+
+fn create_sdk_venv() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sdk-venv-{SDK_VERSION}"));
     let python = venv.join("bin/python");
     let marker = venv.join("installed");
     if marker.exists() {
         return python;
+    }
+    // A run interrupted during installation leaves an environment without the marker; start over.
+    if venv.exists() {
+        std::fs::remove_dir_all(&venv).expect("remove the incomplete SDK environment");
     }
     let status = Command::new("python3")
         .args(["-m", "venv"])
