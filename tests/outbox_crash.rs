@@ -70,7 +70,9 @@ fn run_and_kill(path: &Path, round: u32) -> Vec<String> {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(&report).map_or(true, |meta| meta.len() == 0) {
+    // From the second round on the child reports deliveries of earlier rounds' entries first, so
+    // wait for an acknowledgement itself, not for the first line.
+    while !has_acknowledgement(&report) {
         assert!(Instant::now() < deadline, "round {round}: the child acknowledged nothing in 60 s");
         assert!(child.try_wait().unwrap().is_none(), "round {round}: the child exited early");
         std::thread::sleep(Duration::from_millis(5));
@@ -83,6 +85,12 @@ fn run_and_kill(path: &Path, round: u32) -> Vec<String> {
     // Each report is one write of whole lines, so only a line cut by the kill lacks its newline.
     let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
     complete.lines().map(str::to_owned).collect()
+}
+
+/// Returns whether the report holds a whole `ack` line.
+fn has_acknowledgement(report: &Path) -> bool {
+    std::fs::read_to_string(report)
+        .is_ok_and(|text| text.lines().any(|line| line.starts_with("ack ")) && text.ends_with('\n'))
 }
 
 /// Reopens the file and checks every acknowledged, undelivered event is leasable.
