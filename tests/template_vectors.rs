@@ -23,10 +23,6 @@ const OUT_OF_SUBSET: &[&str] = &[
     "201-api-builtin-disabled",
 ];
 
-/// Vectors the renderer does not pass yet. Each must still fail rather than print something
-/// else; remove a vector from this list once it passes.
-const NOT_YET_SUPPORTED: &[&str] = &["150-setting-locale"];
-
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/freemarker-vectors")
 }
@@ -122,41 +118,16 @@ fn freemarker_vectors_pass() {
     let mut failures = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let outcome = run_vector(dir);
-        let listed = NOT_YET_SUPPORTED.contains(&name.as_str());
-        match (outcome, listed) {
-            (Outcome::Pass | Outcome::Rejected, false) => passed += 1,
-            (Outcome::Pass | Outcome::Rejected, true) => {
-                failures.push(format!("{name}: passes now; remove it from NOT_YET_SUPPORTED"));
-            }
-            (Outcome::Fail(_), true) => {}
-            (Outcome::Fail(reason), false) => failures.push(format!("{name}: {reason}")),
+        match run_vector(dir) {
+            Outcome::Pass | Outcome::Rejected => passed += 1,
+            Outcome::Fail(reason) => failures.push(format!("{name}: {reason}")),
         }
     }
-    println!(
-        "{passed} of {} vectors pass; {} listed as not yet supported",
-        dirs.len(),
-        NOT_YET_SUPPORTED.len()
-    );
+    println!("{passed} of {} vectors pass", dirs.len());
     assert!(
         failures.is_empty(),
         "{} vector(s) failed:\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );
-}
-
-#[test]
-fn unsupported_vectors_fail_instead_of_printing() {
-    for name in NOT_YET_SUPPORTED {
-        let dir = vectors_dir().join(name);
-        assert!(dir.exists(), "{name} is a vector");
-        let source = fs::read_to_string(dir.join("template.ftl")).unwrap();
-        let data =
-            Value::from_json_str(&fs::read_to_string(dir.join("data.json")).unwrap()).unwrap();
-        let vars: Vec<(&str, &Value)> =
-            data.as_hash().unwrap().iter().map(|(k, v)| (k.as_str(), v)).collect();
-        let result = Template::compile(name, &source).and_then(|t| t.render(&vars));
-        assert!(result.is_err(), "{name} renders, so it belongs out of NOT_YET_SUPPORTED");
-    }
 }

@@ -89,8 +89,8 @@ pub struct CallCache(pub std::sync::Mutex<Option<Cached>>);
 pub enum Cached {
     /// A regular expression; the key is the pattern, a NUL and the flags.
     Regex(String, std::sync::Arc<super::regex::JavaRegex>),
-    /// A number format.
-    Number(String, std::sync::Arc<super::number::NumberFormat>),
+    /// A number format with the locale it was parsed for.
+    Number(String, super::locale::Locale, std::sync::Arc<super::number::NumberFormat>),
     /// A date format.
     Date(String, std::sync::Arc<super::date::DateFormat>),
 }

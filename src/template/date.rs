@@ -1161,11 +1161,16 @@ impl DatePattern {
         out: &mut String,
     ) -> Result<(), DateError> {
         let fields = Fields::compute(millis, zone)?;
+        // Like SimpleDateFormat, a pattern whose only field is the month names it in the
+        // stand-alone form (`ноябрь`, not `ноября`), as `L` does.
+        let only_field =
+            self.items.iter().filter(|item| matches!(item, Item::Field { .. })).count() == 1;
         for item in &self.items {
             match item {
                 Item::Literal(text) => out.push_str(text),
                 Item::Field { letter, count } => {
-                    format_field(*letter, *count, &fields, zone, locale, millis, out)?
+                    let letter = if only_field && *letter == 'M' { 'L' } else { *letter };
+                    format_field(letter, *count, &fields, zone, locale, millis, out)?
                 }
             }
         }

@@ -532,6 +532,22 @@ impl<'a> Renderer<'a> {
                 }
                 let l = self.to_text(l, left_span)?;
                 let r = self.to_text(r, right_span)?;
+                let ascii_visible = |s: &str| s.bytes().all(|b| (b' '..=b'~').contains(&b));
+                if !self.settings.locale.is_english()
+                    && l != r
+                    && !(ascii_visible(&l) && ascii_visible(&r))
+                {
+                    return Err(error(
+                        ErrorKind::Evaluation,
+                        span,
+                        format!(
+                            "comparing strings beyond printable ASCII follows the collation of \
+                             locale {}, which only exists here for English; compare under an \
+                             English locale",
+                            self.settings.locale.name()
+                        ),
+                    ));
+                }
                 match strings_equal(&l, &r) {
                     Some(true) => Ordering::Equal,
                     Some(false) => Ordering::Less,

@@ -69,12 +69,13 @@ impl Locale {
         Locale::parse("en_US").unwrap_or_else(|_| Locale(&LOCALES[0]))
     }
 
-    /// Looks a locale up by the name FreeMarker's `locale` setting takes (`de_DE`, `en`), also
-    /// written with `-`.
+    /// Looks a locale up by the name FreeMarker's `locale` setting takes (`de_DE`, `en`).
+    ///
+    /// FreeMarker reads `de-DE` as an unknown language and formats in Java's root locale, so a
+    /// name with `-` is not found here either.
     pub fn parse(name: &str) -> Result<Locale, LocaleError> {
-        let normalized = name.replace('-', "_");
         LOCALES
-            .binary_search_by(|data| data.name.cmp(normalized.as_str()))
+            .binary_search_by(|data| data.name.cmp(name))
             .map(|index| Locale(&LOCALES[index]))
             .map_err(|_| LocaleError { name: name.to_owned() })
     }

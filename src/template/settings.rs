@@ -2,6 +2,7 @@
 
 use super::ast::{NumberDigits, Setting};
 use super::date::{DateFormat, DateKind, TimeZone};
+use super::locale::Locale;
 use super::number::{Number, NumberFormat};
 
 /// Render settings, starting from sluice's configuration of FreeMarker: `number_format`
@@ -19,6 +20,8 @@ pub struct Settings {
     pub date_formats: [Option<DateFormat>; 3],
     /// The `time_zone` dates print and parse in; `None` for UTC.
     pub time_zone: Option<TimeZone>,
+    /// The `locale` numbers and dates are formatted in.
+    pub locale: Locale,
 }
 
 /// UTC, built once because building a zone looks it up in the zone table.
@@ -32,6 +35,7 @@ impl Default for Settings {
             boolean_format: None,
             date_formats: [None, None, None],
             time_zone: None,
+            locale: Locale::en_us(),
         }
     }
 }
@@ -41,16 +45,19 @@ impl Settings {
     pub fn set(&mut self, setting: Setting, value: &str) -> Result<(), String> {
         match setting {
             Setting::NumberFormat => {
-                self.number_format = NumberFormat::parse(value).map_err(|e| e.to_string())?;
+                self.number_format =
+                    NumberFormat::parse_in(value, self.locale).map_err(|e| e.to_string())?;
                 self.number_format_text = value.to_owned();
             }
             Setting::BooleanFormat => {
                 self.boolean_format = parse_boolean_format(value)?;
             }
             Setting::Locale => {
-                return Err(format!(
-                    "locale {value:?} is not supported; number and date formats use en_US"
-                ));
+                let locale = Locale::parse(value).map_err(|e| e.to_string())?;
+                // The number format keeps its text and takes its symbols from the new locale.
+                self.number_format = NumberFormat::parse_in(&self.number_format_text, locale)
+                    .map_err(|e| e.to_string())?;
+                self.locale = locale;
             }
             Setting::DateFormat | Setting::TimeFormat | Setting::DateTimeFormat => {
                 let index = match setting {
@@ -123,7 +130,7 @@ impl Settings {
             pattern.extend(std::iter::repeat_n('0', min as usize));
             pattern.extend(std::iter::repeat_n('#', (max - min) as usize));
         }
-        let format = NumberFormat::parse(&pattern).map_err(|e| e.to_string())?;
+        let format = NumberFormat::parse_in(&pattern, self.locale).map_err(|e| e.to_string())?;
         number.write_format(&format, out);
         Ok(())
     }

@@ -130,7 +130,7 @@ impl<'a> Renderer<'a> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         format
-            .parse_text(&text, kind, self.settings.zone(), now)
+            .parse_text_in(&text, kind, self.settings.zone(), self.settings.locale, now)
             .map(Val::Date)
             .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
     }
@@ -172,7 +172,7 @@ impl<'a> Renderer<'a> {
         span: Span,
         out: &mut String,
     ) -> R<()> {
-        date.write_format(format, self.settings.zone(), out)
+        date.write_format_in(format, self.settings.zone(), self.settings.locale, out)
             .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))
     }
 

@@ -521,13 +521,18 @@ impl<'a> Renderer<'a> {
         text: &str,
     ) -> Result<std::sync::Arc<super::number::NumberFormat>, super::number::NumberError> {
         let mut slot = call.cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(super::ast::Cached::Number(key, format)) = slot.as_ref() {
-            if key == text {
+        let locale = self.settings.locale;
+        if let Some(super::ast::Cached::Number(key, key_locale, format)) = slot.as_ref() {
+            if key == text && *key_locale == locale {
                 return Ok(std::sync::Arc::clone(format));
             }
         }
-        let format = std::sync::Arc::new(super::number::NumberFormat::parse(text)?);
-        *slot = Some(super::ast::Cached::Number(text.to_owned(), std::sync::Arc::clone(&format)));
+        let format = std::sync::Arc::new(super::number::NumberFormat::parse_in(text, locale)?);
+        *slot = Some(super::ast::Cached::Number(
+            text.to_owned(),
+            locale,
+            std::sync::Arc::clone(&format),
+        ));
         Ok(format)
     }
 

@@ -347,6 +347,18 @@ impl<'a> Renderer<'a> {
                 ));
             }
         }
+        if kind == Some("strings") && !self.settings.locale.is_english() {
+            return Err(error(
+                ErrorKind::Evaluation,
+                span,
+                format!(
+                    "`?{}` orders strings by the collation of locale {}, which only exists here \
+                     for English; sort under an English locale",
+                    call.builtin.name(),
+                    self.settings.locale.name()
+                ),
+            ));
+        }
         if kind == Some("strings") {
             let strings: Vec<String> = entries
                 .iter()
