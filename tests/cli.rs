@@ -201,3 +201,33 @@ fn render_hints_at_wrapping_a_bare_event() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn serve_rejects_an_unknown_log_level() {
+    let output = sluice(&["serve", "--log-level", "verbose"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("invalid value 'verbose'"), "{stderr}");
+    assert!(stderr.contains("error, warn, info, debug, trace"), "{stderr}");
+}
+
+#[test]
+fn serve_rejects_batched_url_reading_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sluice.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nstate_dir = \"state\"\n[sources.s]\napi_keys = [\"key-1\"]\n\
+         [destinations.hook]\nurl = \"http://127.0.0.1:9/u/${input.user_id}\"\n\
+         batch = { max_events = 10 }\n",
+    )
+    .unwrap();
+    let path = config.display().to_string();
+    for command in ["check", "serve"] {
+        let output = sluice(&[command, "--config", &path], &[]);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{command} accepted it:\n{stderr}");
+        assert!(stderr.contains("the url reads `input`"), "{command}: {stderr}");
+    }
+    assert!(!dir.path().join("state").exists(), "serve created its state before refusing");
+}

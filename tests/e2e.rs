@@ -78,6 +78,19 @@ fn default_config_prints_each_event_on_stdout() {
 }
 
 #[test]
+fn state_is_private_to_the_service() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let sluice = Sluice::start_in(dir, &["--listen", "127.0.0.1:0"]);
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let state = sluice.path().join("sluice-state");
+    assert_eq!(mode(&state), 0o700, "state directory");
+    assert_eq!(mode(&state.join("outbox.redb")), 0o600, "outbox file");
+}
+
+#[test]
 fn sdk_samples_reach_the_webhook_rendered() {
     let capture = Capture::start();
     let sluice = Sluice::start(&webhook_config(&capture.url("/hook"), ""));

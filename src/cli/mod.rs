@@ -81,7 +81,12 @@ pub struct LogArgs {
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub log_format: LogFormat,
     /// Log at LEVEL and above: error, warn, info, debug or trace. RUST_LOG overrides it.
-    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        default_value = "info",
+        value_parser = clap::builder::PossibleValuesParser::new(["error", "warn", "info", "debug", "trace"])
+    )]
     pub log_level: String,
 }
 

@@ -6,6 +6,7 @@
 //! the requests in flight finish or return to the queue; last the outbox writes outstanding
 //! outcomes and closes.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,7 +14,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::ServeArgs;
+use super::{ServeArgs, trial};
 use crate::admin::Admin;
 use crate::admin::server::AdminServer;
 use crate::config::{Config, DestinationKind};
@@ -36,7 +37,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         config.state_dir = state_dir;
     }
     config.check_overrides().map_err(|message| anyhow::anyhow!("{message}"))?;
+    // The trial renders of `sluice check`: a template that fails on every event stops the start
+    // instead of dead-lettering everything.
+    let sample = trial::sample_event();
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    for destination in &config.destinations {
+        for finding in trial::trial_render(destination, &sample) {
+            match finding {
+                trial::Finding::Error(message) => {
+                    problems.push(format!("destinations.{}: {message}", destination.name));
+                }
+                trial::Finding::Warning(message) => {
+                    warnings.push((destination.name.clone(), message))
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("invalid configuration:\n{}", problems.join("\n"));
+    }
     telemetry::init(args.log.log_format, &args.log.log_level);
+    for (destination, message) in warnings {
+        warn!(destination = %destination, "{message}");
+    }
     destinations::install_crypto_provider();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,7 +73,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    std::fs::create_dir_all(&config.state_dir)
+    // Event data is private to the service: a new state directory is 0700 and a new outbox
+    // file 0600, whatever the umask.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.state_dir)
         .with_context(|| format!("cannot create state directory {}", config.state_dir.display()))?;
     let names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
     let options = OutboxOptions {
@@ -57,7 +86,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         max_pending_entries: config.outbox.max_pending_entries,
     };
     let outbox_path = config.state_dir.join(OUTBOX_FILE);
+    let new_outbox = !outbox_path.exists();
     let outbox = Outbox::open(&outbox_path, &names, options)?;
+    if new_outbox {
+        std::fs::set_permissions(&outbox_path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict permissions of {}", outbox_path.display()))?;
+    }
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

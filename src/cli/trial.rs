@@ -33,32 +33,54 @@ pub fn trial_render(destination: &Destination, input: &Value) -> Vec<Finding> {
     ];
     let mut findings = Vec::new();
     if let Some(template) = &destination.template {
-        check(template, &body_vars, destination, &mut findings);
+        check(template, &body_vars, destination, None, &mut findings);
     }
     if let DestinationKind::Http(http) = &destination.kind {
         // URL and headers see `input` only when each request carries one event.
-        let request_vars: Vec<(&str, &Value)> = if destination.batch.is_none() {
-            vec![("input", input), ("parameters", &destination.parameters)]
-        } else {
+        let batched = destination.batch.is_some();
+        let request_vars: Vec<(&str, &Value)> = if batched {
             vec![("parameters", &destination.parameters)]
+        } else {
+            vec![("input", input), ("parameters", &destination.parameters)]
         };
-        check(&http.url, &request_vars, destination, &mut findings);
+        check(&http.url, &request_vars, destination, batched.then_some("url"), &mut findings);
         for header in &http.headers {
-            check(&header.value, &request_vars, destination, &mut findings);
+            let part = format!("header {}", header.name);
+            check(
+                &header.value,
+                &request_vars,
+                destination,
+                batched.then_some(&part),
+                &mut findings,
+            );
         }
     }
     findings
 }
 
+/// Renders `template` and records why it fails. `batched_part` names the URL or header of a
+/// batching destination, where reading `input` fails on every request.
 fn check(
     template: &Template,
     vars: &[(&str, &Value)],
     destination: &Destination,
+    batched_part: Option<&str>,
     findings: &mut Vec<Finding>,
 ) {
     let Err(error) = template.render(vars) else { return };
     // Template errors quote values, which may be secret parameters.
     let error = destination.redact(&error.to_string()).into_owned();
+    if let Some(part) = batched_part {
+        if error.starts_with(ErrorKind::MissingValue.class()) && error.contains("`input") {
+            findings.push(Finding::Error(format!(
+                "{error}; the {part} reads `input`, but destination {} batches events, so one \
+                 request carries many events and its {part} sees only `parameters`; remove \
+                 `input` from it or remove the `batch` table",
+                destination.name
+            )));
+            return;
+        }
+    }
     let finding = match missing_parameter(&error) {
         Some(name) => {
             let mut message =
@@ -132,5 +154,28 @@ mod tests {
         let d = destination("${input.no_such_field}");
         let findings = trial_render(&d, &sample_event());
         assert!(matches!(findings.as_slice(), [Finding::Warning(_)]), "{findings:?}");
+    }
+
+    fn http_destination(table: &str) -> std::sync::Arc<Destination> {
+        let text = format!("[sources.s]\napi_keys = \"any\"\n[destinations.d]\n{table}\n");
+        let config = Config::parse(&text, "t.toml", PathBuf::from("."), None).unwrap();
+        config.destinations[0].clone()
+    }
+
+    #[test]
+    fn batched_url_reading_input_is_error() {
+        let d = http_destination(
+            "url = \"http://127.0.0.1:9/users/${input.user_id}\"\nbatch = { max_events = 10 }",
+        );
+        let findings = trial_render(&d, &sample_event());
+        let [Finding::Error(message)] = findings.as_slice() else { panic!("{findings:?}") };
+        assert!(message.contains("the url reads `input`"), "{message}");
+        assert!(message.contains("remove the `batch` table"), "{message}");
+    }
+
+    #[test]
+    fn unbatched_url_reading_input_passes() {
+        let d = http_destination("url = \"http://127.0.0.1:9/users/${input.user_id}\"");
+        assert_eq!(trial_render(&d, &sample_event()), []);
     }
 }
