@@ -23,7 +23,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             for problem in &error.problems {
                 eprintln!("sluice: {problem}");
             }
-            eprintln!("sluice: {} problem(s) found", error.problems.len());
+            eprintln!("sluice: {} found", count(error.problems.len(), "problem"));
             return Ok(ExitCode::from(EXIT_PROBLEMS));
         }
     };
@@ -43,7 +43,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if errors > 0 {
-        eprintln!("sluice: {errors} problem(s) found");
+        eprintln!("sluice: {} found", count(errors, "problem"));
         return Ok(ExitCode::from(EXIT_PROBLEMS));
     }
     print_stdout(&summary(&config))?;
@@ -63,7 +63,7 @@ pub fn summary(config: &Config) -> String {
     for source in &config.sources {
         let keys = match &source.api_keys {
             ApiKeys::Any => "any API key".to_owned(),
-            ApiKeys::List(keys) => format!("{} API key(s)", keys.len()),
+            ApiKeys::List(keys) => count(keys.len(), "API key"),
         };
         let _ = writeln!(out, "source {}: {keys}", source.name);
     }
@@ -85,4 +85,9 @@ pub fn summary(config: &Config) -> String {
         let _ = writeln!(out, "destination {}: {target}, {template}, {batch}", destination.name);
     }
     out
+}
+
+/// Returns `n` with `noun`, adding the plural `s` unless `n` is 1: `1 API key`, `2 problems`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
