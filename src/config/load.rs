@@ -69,6 +69,8 @@ pub(super) struct Loader<'a> {
     source: &'a str,
     base_dir: PathBuf,
     problems: Vec<Problem>,
+    /// Every API key read so far, with the dotted key where it was first listed.
+    api_keys_seen: std::collections::HashMap<String, String>,
 }
 
 /// A table being read: remembers which keys were read so the rest can be reported as unknown.
@@ -148,7 +150,7 @@ fn type_name(value: &DeValue<'_>) -> &'static str {
 
 impl<'a> Loader<'a> {
     pub(super) fn new(file: String, source: &'a str, base_dir: PathBuf) -> Self {
-        Loader { file, source, base_dir, problems: Vec::new() }
+        Loader { file, source, base_dir, problems: Vec::new(), api_keys_seen: Default::default() }
     }
 
     fn problem(&mut self, span: Option<Range<usize>>, key: String, message: String) {
@@ -366,7 +368,21 @@ impl<'a> Loader<'a> {
                             );
                             ok = false;
                         }
-                        Some((secret, _)) => keys.push(secret),
+                        Some((secret, _)) => {
+                            let entry_key = format!("{key}[{i}]");
+                            // The message names where the key was first listed, never the key.
+                            if let Some(first) = self.api_keys_seen.get(secret.expose()) {
+                                let message = format!(
+                                    "this API key is already listed at {first}; an event's key \
+                                     must name one source, so remove one of the two"
+                                );
+                                self.problem(Some(entry.span()), entry_key, message);
+                                ok = false;
+                            } else {
+                                self.api_keys_seen.insert(secret.expose().to_owned(), entry_key);
+                                keys.push(secret);
+                            }
+                        }
                         None => ok = false,
                     }
                 }
@@ -636,7 +652,10 @@ impl<'a> Loader<'a> {
                             self.problem(
                                 Some(value.span()),
                                 mkey,
-                                format!("invalid HTTP method {text:?}"),
+                                format!(
+                                    "invalid HTTP method {text:?}; use GET, POST, PUT, PATCH or \
+                                     DELETE"
+                                ),
                             );
                             None
                         }
@@ -688,7 +707,15 @@ impl<'a> Loader<'a> {
                 None
             }
             Err(error) => {
-                self.problem(Some(span), key.to_owned(), format!("invalid URL: {error}"));
+                // The rendered URL may contain secret parameters, so only the error is shown.
+                self.problem(
+                    Some(span),
+                    key.to_owned(),
+                    format!(
+                        "invalid URL ({error}); write an absolute URL such as \
+                         \"https://api.example.com/events\""
+                    ),
+                );
                 None
             }
         }
@@ -1175,7 +1202,12 @@ impl<'a> Loader<'a> {
                 self.problem(
                     Some(item.span()),
                     key.to_owned(),
-                    format!("expected an integer, found {}", type_name(other)),
+                    format!(
+                        "expected an integer, found {} {}; write a plain number without quotes or \
+                         units (sizes are in bytes, like 1_048_576)",
+                        type_name(other),
+                        self.value_text(item)
+                    ),
                 );
                 return None;
             }
@@ -1186,7 +1218,7 @@ impl<'a> Loader<'a> {
                 self.problem(
                     Some(item.span()),
                     key.to_owned(),
-                    format!("must be between {min} and {max}"),
+                    format!("must be between {min} and {max}, found {}", self.value_text(item)),
                 );
                 None
             }
@@ -1206,7 +1238,11 @@ impl<'a> Loader<'a> {
                 self.problem(
                     Some(item.span()),
                     key.to_owned(),
-                    format!("expected a number, found {}", type_name(other)),
+                    format!(
+                        "expected a number, found {} {}",
+                        type_name(other),
+                        self.value_text(item)
+                    ),
                 );
                 return None;
             }
@@ -1217,7 +1253,10 @@ impl<'a> Loader<'a> {
                 self.problem(
                     Some(item.span()),
                     key.to_owned(),
-                    format!("must be a number between {min} and {max}"),
+                    format!(
+                        "must be a number between {min} and {max}, found {}",
+                        self.value_text(item)
+                    ),
                 );
                 None
             }
@@ -1225,18 +1264,43 @@ impl<'a> Loader<'a> {
     }
 
     fn duration(&mut self, item: &Item<'_>, key: &str) -> Option<Duration> {
+        if let DeValue::Integer(_) | DeValue::Float(_) = item.get_ref() {
+            let number = self.value_text(item);
+            self.problem(
+                Some(item.span()),
+                key.to_owned(),
+                format!(
+                    "invalid duration {number}: a duration is a string with a unit; write it \
+                     like \"{number}s\" or \"{number}ms\""
+                ),
+            );
+            return None;
+        }
         let text = self.string(item, key)?;
         match humantime::parse_duration(text) {
             Ok(duration) => Some(duration),
-            Err(error) => {
+            Err(_) => {
                 self.problem(
                     Some(item.span()),
                     key.to_owned(),
-                    format!("invalid duration {text:?} ({error}); write it like \"10s\" or \"5m\""),
+                    format!(
+                        "invalid duration {text:?}; write a number with a unit, like \"250ms\", \
+                         \"10s\", \"5m\" or \"1h 30m\""
+                    ),
                 );
                 None
             }
         }
+    }
+
+    /// Returns the source text of a value for an error message, shortened to 40 characters.
+    fn value_text(&self, item: &Item<'_>) -> String {
+        let text = self.source.get(item.span()).unwrap_or_default();
+        let mut short: String = text.chars().take(40).collect();
+        if short.len() < text.len() {
+            short.push_str("...");
+        }
+        short
     }
 
     fn path(&mut self, item: &Item<'_>, key: &str) -> Option<PathBuf> {

@@ -464,3 +464,51 @@ parameters = { token = { file = "token" } }
         "can't convert \"***\" to a number"
     );
 }
+
+#[test]
+fn duplicate_api_keys_are_rejected_without_the_key() {
+    let problems = problems(
+        r#"
+[sources.a]
+api_keys = ["secret-key-1", "secret-key-1"]
+[sources.b]
+api_keys = ["secret-key-1"]
+[destinations.d]
+kind = "stdout"
+"#,
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains(
+        "sources.a.api_keys[1]: this API key is already listed at sources.a.api_keys[0]"
+    ));
+    assert!(problems[1].contains(
+        "sources.b.api_keys[0]: this API key is already listed at sources.a.api_keys[0]"
+    ));
+    assert!(problems.iter().all(|p| !p.contains("secret-key-1")), "{problems:?}");
+}
+
+#[test]
+fn mistyped_values_are_named_with_a_fix() {
+    let problems = problems(
+        r#"
+[sources.web]
+api_keys = ["k1"]
+[ingest]
+max_body_bytes = "1MB"
+[destinations.d]
+url = "http://127.0.0.1:9000/hook"
+method = "GET POST"
+retry = { initial_backoff = 60, jitter = 1.5 }
+"#,
+    );
+    assert_eq!(problems.len(), 4, "{problems:?}");
+    assert!(problems[0].contains(r#"found a string "1MB"; write a plain number"#), "{problems:?}");
+    assert!(problems[1].contains(r#"use GET, POST, PUT, PATCH or DELETE"#), "{problems:?}");
+    assert!(
+        problems[2].contains(
+            r#"invalid duration 60: a duration is a string with a unit; write it like "60s""#
+        ),
+        "{problems:?}"
+    );
+    assert!(problems[3].contains("between 0 and 1, found 1.5"), "{problems:?}");
+}
