@@ -399,3 +399,21 @@ fn help_fits_in_79_columns() {
         }
     }
 }
+
+#[test]
+fn long_state_path_falls_back_to_offline() {
+    let capture = Capture::start();
+    let dir = tempfile::tempdir().unwrap();
+    // A state directory whose socket path exceeds the 107 bytes of a Unix socket address.
+    let long = format!("state/{}", "d".repeat(110));
+    let text = config(&capture.url("/hook"), "")
+        .replace(r#"state_dir = "state""#, &format!(r#"state_dir = "{long}""#));
+    std::fs::write(dir.path().join("sluice.toml"), text).unwrap();
+    let sluice = Sluice::start_in(dir, &["--config", "sluice.toml"]);
+    let (clean, dir) = sluice.terminate();
+    assert!(clean);
+
+    let output = admin(dir.path(), &["queues"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("hook"), "{}", stdout(&output));
+}

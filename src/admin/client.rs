@@ -43,15 +43,18 @@ struct ErrorDetail {
 impl Client {
     /// Connects to the admin socket at `path`; call it inside a tokio runtime.
     ///
-    /// Returns `None` when no server listens: the socket file is missing, or it was left by a
-    /// process that is gone.
+    /// Returns `None` when no server listens: the socket file is missing, it was left by a
+    /// process that is gone, or its path is longer than a Unix socket address allows (107
+    /// bytes), so no server could have created it.
     pub async fn connect(path: &Path) -> Result<Option<Client>, AdminError> {
         match UnixStream::connect(path).await {
             Ok(stream) => Ok(Some(Client { stream, path: path.to_owned() })),
             Err(error)
                 if matches!(
                     error.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused
+                    io::ErrorKind::NotFound
+                        | io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::InvalidInput
                 ) =>
             {
                 Ok(None)
@@ -64,9 +67,8 @@ impl Client {
                 )))
             }
             Err(error) => Err(AdminError::Client(format!(
-                "cannot connect to admin socket {}: {error}{}",
-                path.display(),
-                connect_hint(&error)
+                "cannot connect to admin socket {}: {error}",
+                path.display()
             ))),
         }
     }
@@ -172,15 +174,6 @@ impl Client {
                 String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
             ))),
         }
-    }
-}
-
-/// Returns advice for a socket path that is too long, the usual cause of `InvalidInput`.
-fn connect_hint(error: &io::Error) -> &'static str {
-    if error.kind() == io::ErrorKind::InvalidInput {
-        "; Unix socket paths are limited to 107 bytes, so use a shorter state directory"
-    } else {
-        ""
     }
 }
 
