@@ -382,7 +382,7 @@ impl Worker {
         match self.circuit.on_verdict(&verdict, sending.probe, now) {
             Transition::None => {}
             Transition::Opened { delay, trips } => warn!(
-                delay = %humantime::format_duration(delay),
+                delay = humantime::format_duration(delay).to_string().as_str(),
                 trips,
                 "destination keeps failing, pausing deliveries"
             ),
@@ -452,8 +452,8 @@ impl Worker {
                 attempt = first.attempts + 1,
                 max_attempts,
                 status,
-                delay = %humantime::format_duration(round_to_millis(delay)),
-                %error,
+                delay = humantime::format_duration(round_to_millis(delay)).to_string().as_str(),
+                error = error.as_str(),
                 suppressed,
                 "delivery failed, will retry"
             );
@@ -467,7 +467,7 @@ impl Worker {
                 attempt = first.attempts + 1,
                 max_attempts,
                 status,
-                %error,
+                error = error.as_str(),
                 suppressed,
                 "delivery given up, moved to dead letters"
             );

@@ -124,8 +124,8 @@ fn queue_hints(queues: &Queues) -> Vec<String> {
         .filter(|row| row.configured == Some(false))
         .map(|row| {
             format!(
-                "destination `{0}` is no longer configured; `sluice queues drop {0} --yes` \
-                 deletes its queue",
+                "destination `{0}` is no longer configured; `sluice queues drop {0} --yes`, \
+                 with the --config or --state-dir given here, deletes its queue",
                 row.destination
             )
         })
