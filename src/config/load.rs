@@ -87,7 +87,9 @@ impl<'t, 'i> TableReader<'t, 'i> {
 
     /// Returns the item under `key`, marking the key as known.
     fn get(&mut self, key: &'static str) -> Option<&'t Item<'i>> {
-        self.used.push(key);
+        if !self.used.contains(&key) {
+            self.used.push(key);
+        }
         self.table.get(key)
     }
 
@@ -518,6 +520,10 @@ impl<'a> Loader<'a> {
                 Some(DestinationKind::Stdout)
             }
             Some(other) => {
+                // Which keys are valid depends on the kind, so only the kind is reported.
+                for key in ["url", "method", "headers"] {
+                    reader.get(key);
+                }
                 let span = reader.get("kind").map(|v| v.span());
                 self.problem(
                     span,

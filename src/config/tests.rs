@@ -512,3 +512,18 @@ retry = { initial_backoff = 60, jitter = 1.5 }
     );
     assert!(problems[3].contains("between 0 and 1, found 1.5"), "{problems:?}");
 }
+
+#[test]
+fn unknown_kind_is_the_only_problem() {
+    let problems = problems(
+        r#"
+[sources.web]
+api_keys = ["k1"]
+[destinations.d]
+kind = "webhook"
+url = "http://127.0.0.1:9000/hook"
+"#,
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains(r#"unknown destination kind "webhook""#), "{problems:?}");
+}
