@@ -416,4 +416,5 @@ fn long_state_path_falls_back_to_offline() {
     let output = admin(dir.path(), &["queues"]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stdout(&output).contains("hook"), "{}", stdout(&output));
+    assert!(stderr(&output).contains("sluice serve is not running"), "{}", stderr(&output));
 }

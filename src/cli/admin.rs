@@ -277,6 +277,9 @@ async fn perform(
         );
     }
     let outbox = open_offline(&location.state_dir, &socket)?;
+    if let Operation::Queues = operation {
+        warn("sluice serve is not running; the counts come from the outbox file");
+    }
     let admin = Admin::new(outbox.clone(), location.configured.clone());
     let report = perform_offline(&admin, operation).await;
     drop(admin);

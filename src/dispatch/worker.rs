@@ -383,8 +383,7 @@ impl Worker {
             Transition::None => {}
             Transition::Opened { delay, trips } => warn!(
                 delay = humantime::format_duration(delay).to_string().as_str(),
-                trips,
-                "destination keeps failing, pausing deliveries"
+                trips, "destination keeps failing, pausing deliveries"
             ),
             Transition::Closed => info!("destination responds again, resuming deliveries"),
         }

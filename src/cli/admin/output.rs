@@ -171,7 +171,8 @@ fn format_show(detail: &LetterDetail) -> String {
         ("reason", letter.reason.clone()),
         ("status", optional(letter.status.map(|status| status.to_string()))),
         ("attempts", letter.attempts.to_string()),
-        ("first failure", optional(letter.first_failure_ms.map(|ms| format_time(ms, true)))),
+        // A letter that failed at its first attempt has no earlier failure than its death.
+        ("first failure", format_time(letter.first_failure_ms.unwrap_or(letter.dead_at_ms), true)),
         ("dead since", format_time(letter.dead_at_ms, true)),
         ("last error", optional(letter.last_error.clone())),
         ("event bytes", letter.event_bytes.to_string()),
