@@ -1,0 +1,108 @@
+//! Hostile templates and data: each must end in a limit or other template error, never in a
+//! stack overflow, a hang or unbounded memory. Inputs are generated here, so no large files are
+//! checked in.
+
+use sluice::template::{ErrorKind, Limits, Template, TemplateError, Value};
+
+/// Runs `f` on a thread with a 2 MiB stack, the size of a Tokio worker thread's stack, so a
+/// recursion that would overflow a worker overflows here too.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .expect("the thread starts")
+        .join()
+        .expect("the thread does not panic")
+}
+
+/// Compiles `source` on a small stack and returns the compile error.
+fn compile_error(source: String) -> TemplateError {
+    on_small_stack(move || match Template::compile("hostile", &source) {
+        Ok(_) => panic!("the template compiled, expected a limit error"),
+        Err(error) => error,
+    })
+}
+
+/// Compiles and renders `source` with `limits` and returns the render error.
+fn render_error(source: &str, limits: Limits) -> TemplateError {
+    let source = source.to_owned();
+    on_small_stack(move || {
+        let template =
+            Template::compile_with_limits("hostile", &source, limits).expect("the template compiles");
+        let mut out = String::new();
+        let error = template.render_to(&[], &mut out).expect_err("the render fails");
+        assert!(out.is_empty(), "a failed render leaves the buffer empty");
+        error
+    })
+}
+
+/// Joins `count` copies of `term` with `separator`.
+fn chain(term: &str, separator: &str, count: usize) -> String {
+    vec![term; count].join(separator)
+}
+
+#[test]
+fn long_operator_chains_are_limit_errors() {
+    let terms = 100_000;
+    let cases = [
+        ("+", format!("${{{}}}", chain("1", "+", terms))),
+        ("*", format!("${{{}}}", chain("1", "*", terms))),
+        ("&&", format!("${{({})?c}}", chain("true", "&&", terms))),
+        ("||", format!("${{({})?c}}", chain("1==1", "||", terms))),
+        ("prefix !", format!("${{({}true)?c}}", "!".repeat(terms))),
+        (".", format!("${{a{}!}}", ".b".repeat(terms))),
+        ("[]", format!("${{a{}!}}", "[0]".repeat(terms))),
+        ("?", format!("${{\"a\"{}}}", "?trim".repeat(terms))),
+        ("??", format!("${{(a{})?c}}", "??".repeat(terms))),
+        ("default !", format!("${{{}}}", chain("x", "!", terms))),
+        ("lambda", {
+            let open = "[1]?filter(x -> ".repeat(terms);
+            format!("${{{open}true{}?size}}", ")".repeat(terms))
+        }),
+    ];
+    for (operator, source) in cases {
+        let error = compile_error(source);
+        assert_eq!(error.kind(), ErrorKind::Limit, "chain of {operator}: {error}");
+        assert!(error.to_string().contains("nesting deeper than"), "chain of {operator}: {error}");
+    }
+}
+
+#[test]
+fn operator_chain_within_limit_renders() {
+    let source = format!("${{{}}}", chain("1", "+", 90));
+    let output = on_small_stack(move || {
+        Template::compile("chain", &source).expect("compiles").render(&[]).expect("renders")
+    });
+    assert_eq!(output, "90");
+}
+
+#[test]
+fn chain_inside_parentheses_counts_both() {
+    let depth = Limits::default().max_depth;
+    let inner = chain("1", "+", depth / 2 + 1);
+    let source = format!("${{{}{inner}{}}}", "(".repeat(depth / 2), ")".repeat(depth / 2));
+    let error = compile_error(source);
+    assert_eq!(error.kind(), ErrorKind::Limit);
+}
+
+#[test]
+fn long_single_line_template_compiles() {
+    // Each token's column used to be counted from the start of its line, which made a
+    // template on one long line compile in quadratic time.
+    let directives = 200_000;
+    let source = "<#assign a = 1>".repeat(directives) + "${a}";
+    let output = Template::compile("long_line", &source)
+        .expect("the template compiles")
+        .render(&[])
+        .expect("the template renders");
+    assert_eq!(output, "1");
+}
+
+#[test]
+fn error_on_long_line_has_the_right_column() {
+    let prefix = "x".repeat(100_000);
+    let source = format!("{prefix}${{1 +}}");
+    let error = Template::compile("column", &source).unwrap_err();
+    assert_eq!(error.line(), 1);
+    assert_eq!(error.column(), 100_000 + 6);
+}
