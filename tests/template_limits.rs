@@ -27,8 +27,8 @@ fn compile_error(source: String) -> TemplateError {
 fn render_error(source: &str, limits: Limits) -> TemplateError {
     let source = source.to_owned();
     on_small_stack(move || {
-        let template =
-            Template::compile_with_limits("hostile", &source, limits).expect("the template compiles");
+        let template = Template::compile_with_limits("hostile", &source, limits)
+            .expect("the template compiles");
         let mut out = String::new();
         let error = template.render_to(&[], &mut out).expect_err("the render fails");
         assert!(out.is_empty(), "a failed render leaves the buffer empty");
@@ -105,4 +105,131 @@ fn error_on_long_line_has_the_right_column() {
     let error = Template::compile("column", &source).unwrap_err();
     assert_eq!(error.line(), 1);
     assert_eq!(error.column(), 100_000 + 6);
+}
+
+/// Returns the default limits with `max_built_bytes` lowered to 1 MiB, so tests stay small.
+fn small_built_bytes() -> Limits {
+    Limits { max_built_bytes: 1 << 20, ..Limits::default() }
+}
+
+/// Asserts that `error` is the limit on built bytes.
+fn assert_built_bytes_error(error: &TemplateError, case: &str) {
+    assert_eq!(error.kind(), ErrorKind::Limit, "{case}: {error}");
+    assert!(error.detail().contains("bytes of strings"), "{case}: {error}");
+}
+
+#[test]
+fn string_doubling_is_a_limit_error() {
+    let source = r#"<#assign s = "x"><#list 1..64 as i><#assign s = s + s></#list>${s?length}"#;
+    let error = render_error(source, Limits::default());
+    assert_built_bytes_error(&error, "s + s");
+    assert_eq!(error.line(), 1);
+}
+
+#[test]
+fn capture_doubling_is_a_limit_error() {
+    let source =
+        r#"<#assign s = "x"><#list 1..64 as i><#assign s>${s}${s}</#assign></#list>${s?length}"#;
+    let error = render_error(source, Limits::default());
+    assert_eq!(error.kind(), ErrorKind::Limit, "{error}");
+}
+
+#[test]
+fn replace_growth_is_a_limit_error() {
+    let cases = [
+        (
+            "doubling in a loop",
+            r#"<#assign s = "x"><#list 1..64 as i><#assign s = s?replace("x", "xx")></#list>"#,
+        ),
+        ("empty search", r#"${"x"?left_pad(100000)?replace("", "y"?left_pad(100000))?length}"#),
+        (
+            "regular expression",
+            r#"${"x"?left_pad(100000)?replace(".", "$0$0$0$0$0$0$0$0$0$0$0$0", "r")}"#,
+        ),
+    ];
+    for (case, source) in cases {
+        let error = render_error(source, small_built_bytes());
+        assert_built_bytes_error(&error, case);
+    }
+}
+
+#[test]
+fn replace_within_limit_renders() {
+    let source = r#"${"a-b-c"?replace("-", "+")} ${"a1b22"?replace("[0-9]+", "<$0>", "r")}"#;
+    let template = Template::compile_with_limits("replace", source, small_built_bytes()).unwrap();
+    assert_eq!(template.render(&[]).unwrap(), "a+b+c a<1>b<22>");
+}
+
+#[test]
+fn large_string_reads_are_limited() {
+    // Reading an assigned string copies it, so a million reads of a 256 KiB string would copy
+    // 256 GiB.
+    let source = r#"<#assign s = "x"?left_pad(262144)><#list 1..1000000 as i>${s?length}</#list>"#;
+    let error = render_error(source, small_built_bytes());
+    assert_built_bytes_error(&error, "reads of s");
+}
+
+#[test]
+fn growing_collections_are_limit_errors() {
+    let big = r#"<#assign s = "x"?left_pad(262144)>"#;
+    let cases = [
+        (
+            "sequence +",
+            format!("{big}<#assign q = [s]><#list 1..1000 as i><#assign q = q + []></#list>"),
+        ),
+        (
+            "sequence listing",
+            format!("{big}<#assign q = [s]><#list 1..1000 as i><#list q as x></#list></#list>"),
+        ),
+        (
+            "sequence ?reverse",
+            format!("{big}<#assign q = [s, s]><#list 1..1000 as i>${{q?reverse?size}}</#list>"),
+        ),
+        (
+            "sequence slice",
+            format!("{big}<#assign q = [s, s]><#list 1..1000 as i>${{q[0..1]?size}}</#list>"),
+        ),
+        (
+            "hash +",
+            format!(
+                "{big}<#assign h = {{\"a\": s}}><#list 1..1000 as i><#assign h = h + {{}}></#list>"
+            ),
+        ),
+    ];
+    for (case, source) in cases {
+        let error = render_error(&source, small_built_bytes());
+        assert_built_bytes_error(&error, case);
+    }
+}
+
+#[test]
+fn hash_merge_counts_iterations() {
+    let source = r#"<#assign h = {}><#list 1..100000 as i><#assign h = h + {i?c: i}></#list>"#;
+    let limits = Limits { max_iterations: 50_000, ..Limits::default() };
+    let error = render_error(source, limits);
+    assert_eq!(error.kind(), ErrorKind::Limit);
+    assert!(error.detail().contains("loop iterations"), "{error}");
+}
+
+#[test]
+fn render_time_limit_is_a_limit_error() {
+    let limits = Limits { max_render_time: std::time::Duration::ZERO, ..Limits::default() };
+    let error = render_error("<#list 1..100000 as i>${i}</#list>", limits);
+    assert_eq!(error.kind(), ErrorKind::Limit);
+    assert!(error.detail().contains("took longer than 0 ms"), "{error}");
+}
+
+#[test]
+fn large_data_string_renders_without_counting_copies() {
+    // Data strings are borrowed, so reading one many times builds nothing.
+    let text = "x".repeat(1 << 20);
+    let data = Value::from_json_str(&format!(r#"{{"s": "{text}"}}"#)).unwrap();
+    let template = Template::compile_with_limits(
+        "data",
+        "<#list 1..100 as i>${input.s?length}</#list>",
+        small_built_bytes(),
+    )
+    .unwrap();
+    let output = template.render(&[("input", &data)]).unwrap();
+    assert_eq!(output, "1048576".repeat(100));
 }
