@@ -233,3 +233,11 @@ fn large_data_string_renders_without_counting_copies() {
     let output = template.render(&[("input", &data)]).unwrap();
     assert_eq!(output, "1048576".repeat(100));
 }
+
+#[test]
+fn deeply_nested_json_data_is_rejected() {
+    let depth = 100_000;
+    let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let error = on_small_stack(move || Value::from_json_str(&text).unwrap_err().to_string());
+    assert!(error.contains("recursion limit exceeded"), "{error}");
+}

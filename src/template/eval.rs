@@ -158,15 +158,8 @@ impl<'a> Renderer<'a> {
     /// the time limit is exceeded.
     pub fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
-        if self.steps % 1024 == 0 && self.started.elapsed() > self.limits.max_render_time {
-            return Err(error(
-                ErrorKind::Limit,
-                span,
-                format!(
-                    "render took longer than {} ms; simplify the template",
-                    self.limits.max_render_time.as_millis()
-                ),
-            ));
+        if self.steps % 1024 == 0 {
+            self.check_time(span)?;
         }
         if self.steps > self.limits.max_steps {
             return Err(error(
@@ -181,9 +174,14 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
-    /// Counts `count` items of loop or sequence work and fails past the iteration limit.
+    /// Counts `count` items of loop or sequence work and fails past the iteration limit or,
+    /// checked every 1,024 items, the time limit.
     pub fn iterate(&mut self, span: Span, count: u64) -> R<()> {
+        let before = self.iterations;
         self.iterations = self.iterations.saturating_add(count);
+        if self.iterations / 1024 != before / 1024 {
+            self.check_time(span)?;
+        }
         if self.iterations > self.limits.max_iterations {
             return Err(error(
                 ErrorKind::Limit,
@@ -192,6 +190,20 @@ impl<'a> Renderer<'a> {
                     "render went through more than {} loop iterations and sequence items; \
                      bound the loop with `<#break>` or slice the sequence",
                     self.limits.max_iterations
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_time(&self, span: Span) -> R<()> {
+        if self.started.elapsed() > self.limits.max_render_time {
+            return Err(error(
+                ErrorKind::Limit,
+                span,
+                format!(
+                    "render took longer than {} ms; simplify the template",
+                    self.limits.max_render_time.as_millis()
                 ),
             ));
         }
