@@ -288,7 +288,10 @@ impl Worker {
                 return;
             }
         };
-        if let Err(error) = render_event(&self.destination, &event.input, &mut self.scratch) {
+        let destination = &self.destination;
+        let scratch = &mut self.scratch;
+        let rendered = off_async_worker(|| render_event(destination, &event.input, scratch));
+        if let Err(error) = rendered {
             self.dead_letter_unsent(vec![entry], &error.to_string());
             return;
         }
@@ -558,6 +561,16 @@ impl Worker {
 }
 
 /// Returns the wall-clock time in milliseconds since the Unix epoch, the unit of due times.
+/// Runs `work` on this thread after Tokio has handed the thread's other tasks to another
+/// worker, when the runtime is multi-threaded, so that CPU work such as a template render, which
+/// the template limits let run for up to five seconds, cannot stall ingest or other destinations.
+/// A current-thread runtime has no other worker, so there `work` simply runs.
+fn off_async_worker<T>(work: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread { task::block_in_place(work) } else { work() }
+}
+
 fn wall_clock_ms() -> u64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)
