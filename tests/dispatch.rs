@@ -561,8 +561,8 @@ async fn url_reading_input_in_batch_is_dead_lettered() {
     assert!(dead[0].reason.starts_with("url template failed: "), "{}", dead[0].reason);
 }
 
-/// Templates may run for seconds within their limits; the render must leave the async worker
-/// threads free for ingest and other destinations.
+/// Templates may run for seconds within their limits, so the render must leave the async
+/// worker threads free for ingest and other destinations.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn slow_render_leaves_async_worker_free() {
     let server = TestServer::always(Reply::ok()).await;

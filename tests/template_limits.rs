@@ -241,3 +241,39 @@ fn deeply_nested_json_data_is_rejected() {
     let error = on_small_stack(move || Value::from_json_str(&text).unwrap_err().to_string());
     assert!(error.contains("recursion limit exceeded"), "{error}");
 }
+
+#[test]
+fn constructs_at_limit_fit_small_stack() {
+    // Each construct nested as deep as the parser allows must compile, render and drop on a
+    // 2 MiB stack in an unoptimised build.
+    let depth = Limits::default().max_depth - 2;
+    let nest = |open: &str, inner: &str, close: &str| {
+        format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
+    };
+    let cases = [
+        ("list", nest("<#list 1..1 as i>", "x", "</#list>")),
+        ("compress", nest("<#compress>", "x", "</#compress>")),
+        ("capture", nest("<#assign c>", "x", "</#assign>")),
+        ("switch", nest("<#switch 1><#case 1>", "x", "</#switch>")),
+        ("sequence", format!("${{{}?size}}", nest("[", "1", "]"))),
+        ("hash", format!("${{{}?size}}", nest("{'a':", "1", "}"))),
+        // A lambda costs two levels: its built-in and its body.
+        ("lambda", {
+            let levels = depth / 2;
+            let open = "[1]?map(x -> ".repeat(levels);
+            format!("${{{open}[1]{}?size}}", ")".repeat(levels))
+        }),
+        // A default costs two levels: its `!` and the default expression.
+        ("default", format!("${{{}!\"d\"}}", chain("x", "!", depth / 2 - 1))),
+        ("plus", format!("${{{}}}", chain("1", "+", depth))),
+        ("dot", format!("${{(a{})!}}", ".b".repeat(depth))),
+        ("built-in", format!("${{\"a\"{}}}", "?trim".repeat(depth))),
+    ];
+    for (construct, source) in cases {
+        let result = on_small_stack(move || {
+            let template = Template::compile("nested", &source).map_err(|e| e.to_string())?;
+            template.render(&[]).map(|_| ()).map_err(|e| e.to_string())
+        });
+        assert_eq!(result, Ok(()), "{construct} nested {depth} deep");
+    }
+}

@@ -561,10 +561,10 @@ impl Worker {
 }
 
 /// Returns the wall-clock time in milliseconds since the Unix epoch, the unit of due times.
-/// Runs `work` on this thread after Tokio has handed the thread's other tasks to another
-/// worker, when the runtime is multi-threaded, so that CPU work such as a template render, which
-/// the template limits let run for up to five seconds, cannot stall ingest or other destinations.
-/// A current-thread runtime has no other worker, so there `work` simply runs.
+/// Runs CPU-bound `work`, such as a template render, without stalling the tasks that share this
+/// thread. The template limits let a render run for up to five seconds. On a multi-threaded
+/// runtime, Tokio first hands this worker's other tasks, ingest and other destinations among
+/// them, to another thread. A current-thread runtime has no other thread, so `work` runs in place.
 fn off_async_worker<T>(work: impl FnOnce() -> T) -> T {
     let multi_thread = tokio::runtime::Handle::try_current()
         .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
