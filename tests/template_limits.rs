@@ -107,9 +107,15 @@ fn error_on_long_line_has_the_right_column() {
     assert_eq!(error.column(), 100_000 + 6);
 }
 
-/// Returns the default limits with `max_built_bytes` lowered to 1 MiB, so tests stay small.
+/// Returns the default limits with the time limit raised to an hour, so that a test expecting
+/// another limit gets it even on a loaded machine.
+fn untimed() -> Limits {
+    Limits { max_render_time: std::time::Duration::from_secs(3600), ..Limits::default() }
+}
+
+/// Returns [`untimed`] limits with `max_built_bytes` lowered to 1 MiB, so tests stay small.
 fn small_built_bytes() -> Limits {
-    Limits { max_built_bytes: 1 << 20, ..Limits::default() }
+    Limits { max_built_bytes: 1 << 20, ..untimed() }
 }
 
 /// Asserts that `error` is the limit on built bytes.
@@ -121,7 +127,7 @@ fn assert_built_bytes_error(error: &TemplateError, case: &str) {
 #[test]
 fn string_doubling_is_a_limit_error() {
     let source = r#"<#assign s = "x"><#list 1..64 as i><#assign s = s + s></#list>${s?length}"#;
-    let error = render_error(source, Limits::default());
+    let error = render_error(source, untimed());
     assert_built_bytes_error(&error, "s + s");
     assert_eq!(error.line(), 1);
 }
@@ -130,7 +136,7 @@ fn string_doubling_is_a_limit_error() {
 fn capture_doubling_is_a_limit_error() {
     let source =
         r#"<#assign s = "x"><#list 1..64 as i><#assign s>${s}${s}</#assign></#list>${s?length}"#;
-    let error = render_error(source, Limits::default());
+    let error = render_error(source, untimed());
     assert_eq!(error.kind(), ErrorKind::Limit, "{error}");
 }
 
@@ -205,7 +211,7 @@ fn growing_collections_are_limit_errors() {
 #[test]
 fn hash_merge_counts_iterations() {
     let source = r#"<#assign h = {}><#list 1..100000 as i><#assign h = h + {i?c: i}></#list>"#;
-    let limits = Limits { max_iterations: 50_000, ..Limits::default() };
+    let limits = Limits { max_iterations: 50_000, ..untimed() };
     let error = render_error(source, limits);
     assert_eq!(error.kind(), ErrorKind::Limit);
     assert!(error.detail().contains("loop iterations"), "{error}");
@@ -276,4 +282,23 @@ fn constructs_at_limit_fit_small_stack() {
         });
         assert_eq!(result, Ok(()), "{construct} nested {depth} deep");
     }
+}
+
+#[test]
+fn matches_with_many_groups_is_limited() {
+    // One match per character, each with 50 groups to copy.
+    let groups = 50;
+    let pattern = format!("{}.{}", "(".repeat(groups), ")".repeat(groups));
+    let source = format!(r#"${{"x"?left_pad(100000)?matches("{pattern}")?size}}"#);
+    let limits = Limits { max_iterations: 10_000, ..untimed() };
+    let error = render_error(&source, limits);
+    assert_eq!(error.kind(), ErrorKind::Limit, "{error}");
+    assert!(error.detail().contains("loop iterations"), "{error}");
+}
+
+#[test]
+fn matches_within_limits_renders() {
+    let source = r#"<#list "a1b22"?matches("[a-z]([0-9]+)") as m>${m}=${m?groups[1]};</#list>"#;
+    let template = Template::compile("matches", source).unwrap();
+    assert_eq!(template.render(&[]).unwrap(), "a1=1;b22=22;");
 }

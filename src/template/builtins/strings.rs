@@ -236,6 +236,9 @@ impl<'a> Renderer<'a> {
                     .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
                 let mut matches = Vec::with_capacity(found.len());
                 for (start, end) in found {
+                    // Each match runs the pattern again and copies its groups, so matches count
+                    // as sequence items and their groups as built bytes.
+                    self.iterate(span, 1)?;
                     // NOTE: the groups of each match come from matching the matched text alone,
                     // which differs from Java for patterns with lookaround.
                     let part = &s[start..end];
@@ -244,6 +247,9 @@ impl<'a> Renderer<'a> {
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| vec![Some(part.to_owned())]);
+                    let group_bytes: usize = groups.iter().flatten().map(String::len).sum();
+                    let slot_bytes = groups.len() * std::mem::size_of::<Option<String>>();
+                    self.charge_bytes(span, group_bytes + slot_bytes)?;
                     matches.push(groups);
                 }
                 Val::Matches(Rc::new(MatchList {
