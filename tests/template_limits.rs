@@ -302,3 +302,27 @@ fn matches_within_limits_renders() {
     let template = Template::compile("matches", source).unwrap();
     assert_eq!(template.render(&[]).unwrap(), "a1=1;b22=22;");
 }
+
+#[test]
+fn regex_scan_stops_at_time_limit() {
+    // Each search for `a(?:.*z)?` scans to the end of the string, so finding every match takes
+    // time quadratic in its length; the match loop checks the render's deadline.
+    let limits = Limits { max_render_time: std::time::Duration::ZERO, ..Limits::default() };
+    let cases = [
+        r#"${"a"?left_pad(1000, "a")?matches("a(?:.*z)?")?size}"#,
+        r#"${"a"?left_pad(1000, "a")?replace("a(?:.*z)?", "b", "r")}"#,
+        r#"${"a"?left_pad(1000, "a")?split("a(?:.*z)?", "r")?size}"#,
+    ];
+    for source in cases {
+        let error = render_error(source, limits);
+        assert_eq!(error.kind(), ErrorKind::Evaluation, "{source}: {error}");
+        assert!(error.detail().contains("ran past the render's time limit"), "{source}: {error}");
+    }
+}
+
+#[test]
+fn regex_scan_within_time_limit_renders() {
+    let source = r#"${"a"?left_pad(1000, "a")?matches("a(?:.*z)?")?size}"#;
+    let template = Template::compile_with_limits("regex", source, untimed()).unwrap();
+    assert_eq!(template.render(&[]).unwrap(), "1000");
+}

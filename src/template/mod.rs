@@ -55,9 +55,9 @@ pub struct Limits {
     /// built-in results, sequences of strings, and the copies made when an assigned string is
     /// read. Bounds the memory and time of templates that grow strings in loops.
     pub max_built_bytes: usize,
-    /// Wall-clock time one render may take, checked every 1,024 evaluation steps. A last guard
-    /// for work the other limits do not count; a render that hits it may succeed on a less
-    /// loaded machine.
+    /// Wall-clock time one render may take, checked every 1,024 evaluation steps, every 1,024
+    /// sequence items and every 64 regular-expression matches. It is a last guard for work the
+    /// other limits do not count, so a render that hits it may succeed on a less loaded machine.
     pub max_render_time: Duration,
 }
 
@@ -130,6 +130,8 @@ impl Template {
         out: &mut String,
     ) -> Result<(), TemplateError> {
         let start = out.len();
+        let deadline = std::time::Instant::now().checked_add(self.limits.max_render_time);
+        let _deadline = regex::scan_deadline(deadline);
         let mut renderer =
             eval::Renderer::new(&self.name, &self.source, &self.program, vars, self.limits, start);
         match renderer.render_nodes(&self.program.nodes, out) {
