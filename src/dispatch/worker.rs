@@ -245,9 +245,13 @@ impl Worker {
         match self.outbox.lease(self.id, now_ms, capacity) {
             Ok(leases) => {
                 self.lease_came_short = leases.len() < capacity;
-                for lease in leases {
-                    self.prepare(lease, now);
-                }
+                // Renders run off the async worker, with one hand-off for the whole chunk
+                // because each hand-off moves this worker's other tasks to another thread.
+                off_async_worker(|| {
+                    for lease in leases {
+                        self.prepare(lease, now);
+                    }
+                });
             }
             Err(error) => {
                 self.lease_paused_until = Some(now + LEASE_RETRY);
@@ -288,10 +292,7 @@ impl Worker {
                 return;
             }
         };
-        let destination = &self.destination;
-        let scratch = &mut self.scratch;
-        let rendered = off_async_worker(|| render_event(destination, &event.input, scratch));
-        if let Err(error) = rendered {
+        if let Err(error) = render_event(&self.destination, &event.input, &mut self.scratch) {
             self.dead_letter_unsent(vec![entry], &error.to_string());
             return;
         }
