@@ -15,7 +15,7 @@ use sluice::event::Event;
 use sluice::store::{
     DeadLetterOrder, DeadLetterSummary, DestinationCounts, NewEvent, Outbox, OutboxOptions,
 };
-use sluice::template::{Template, Value};
+use sluice::template::{Limits, Template, Value};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -559,4 +559,41 @@ async fn url_reading_input_in_batch_is_dead_lettered() {
     let dead = harness.dead_letters("hook");
     assert_eq!(dead.len(), 2);
     assert!(dead[0].reason.starts_with("url template failed: "), "{}", dead[0].reason);
+}
+
+/// Templates may run for seconds within their limits, so the render must leave the async
+/// worker threads free for ingest and other destinations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn slow_render_leaves_async_worker_free() {
+    let server = TestServer::always(Reply::ok()).await;
+    // Each item compiles a larger regular expression, so the render runs until the time limit.
+    let source = r#"<#list 1..1000000 as i>${"abc"?matches("a{" + i?c + "}")?c}</#list>"#;
+    let limits = Limits { max_render_time: Duration::from_secs(3), ..Limits::default() };
+    let mut destination = http_destination("slow", &server.url("/in"));
+    destination.template = Some(Template::compile_with_limits("slow", source, limits).unwrap());
+    let mut harness = Harness::start(vec![destination]);
+    harness.append("slow", 1).await;
+    // Let the dispatcher lease the entry and start rendering on the only worker thread.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probe_ms = tokio::spawn(async { unix_ms() }).await.unwrap();
+    wait_until("the render to fail", Duration::from_secs(30), || {
+        !harness.dead_letters("slow").is_empty()
+    })
+    .await;
+    harness.stop().await;
+
+    let dead = harness.dead_letters("slow");
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].reason.contains("render took longer than 3000 ms"), "{}", dead[0].reason);
+    assert!(
+        probe_ms + 1000 < dead[0].dead_at_ms,
+        "a task spawned during the render ran at {probe_ms}, the render ended at {}",
+        dead[0].dead_at_ms
+    );
+    assert_eq!(server.count(), 0);
+}
+
+fn unix_ms() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    since_epoch.as_millis() as u64
 }

@@ -245,9 +245,13 @@ impl Worker {
         match self.outbox.lease(self.id, now_ms, capacity) {
             Ok(leases) => {
                 self.lease_came_short = leases.len() < capacity;
-                for lease in leases {
-                    self.prepare(lease, now);
-                }
+                // Renders run off the async worker, with one hand-off for the whole chunk
+                // because each hand-off moves this worker's other tasks to another thread.
+                off_async_worker(|| {
+                    for lease in leases {
+                        self.prepare(lease, now);
+                    }
+                });
             }
             Err(error) => {
                 self.lease_paused_until = Some(now + LEASE_RETRY);
@@ -557,6 +561,16 @@ impl Worker {
 }
 
 /// Returns the wall-clock time in milliseconds since the Unix epoch, the unit of due times.
+/// Runs CPU-bound `work`, such as a template render, without stalling the tasks that share this
+/// thread. The template limits let a render run for up to five seconds. On a multi-threaded
+/// runtime, Tokio first hands this worker's other tasks, ingest and other destinations among
+/// them, to another thread. A current-thread runtime has no other thread, so `work` runs in place.
+fn off_async_worker<T>(work: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread { task::block_in_place(work) } else { work() }
+}
+
 fn wall_clock_ms() -> u64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX)

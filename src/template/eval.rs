@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::rc::Rc;
+use std::time::Instant;
 
 use super::Limits;
 use super::ast::{
@@ -85,6 +86,10 @@ pub struct Renderer<'a> {
     pub steps: u64,
     /// Loop iterations and sequence items processed so far.
     pub iterations: u64,
+    /// Bytes of strings built or copied so far, output excluded.
+    pub built_bytes: usize,
+    /// When the render started, for the time limit.
+    pub started: Instant,
     /// Length of the output buffer when the render started.
     pub out_start: usize,
     /// Current nesting of node lists and expressions, for checking the stack.
@@ -112,6 +117,8 @@ impl<'a> Renderer<'a> {
             limits,
             steps: 0,
             iterations: 0,
+            built_bytes: 0,
+            started: Instant::now(),
             out_start,
             depth: 0,
         }
@@ -147,9 +154,13 @@ impl<'a> Renderer<'a> {
         Box::new(RenderError { kind: ErrorKind::MissingValue, span, detail: None })
     }
 
-    /// Counts one step of work and fails when the step limit is exceeded.
+    /// Counts one step of work and fails when the step limit or, checked every 1,024 steps,
+    /// the time limit is exceeded.
     pub fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
+        if self.steps % 1024 == 0 {
+            self.check_time(span)?;
+        }
         if self.steps > self.limits.max_steps {
             return Err(error(
                 ErrorKind::Limit,
@@ -163,9 +174,14 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
-    /// Counts `count` items of loop or sequence work and fails past the iteration limit.
+    /// Counts `count` items of loop or sequence work and fails past the iteration limit or,
+    /// checked every 1,024 items, the time limit.
     pub fn iterate(&mut self, span: Span, count: u64) -> R<()> {
+        let before = self.iterations;
         self.iterations = self.iterations.saturating_add(count);
+        if self.iterations / 1024 != before / 1024 {
+            self.check_time(span)?;
+        }
         if self.iterations > self.limits.max_iterations {
             return Err(error(
                 ErrorKind::Limit,
@@ -178,6 +194,59 @@ impl<'a> Renderer<'a> {
             ));
         }
         Ok(())
+    }
+
+    fn check_time(&self, span: Span) -> R<()> {
+        if self.started.elapsed() > self.limits.max_render_time {
+            return Err(error(
+                ErrorKind::Limit,
+                span,
+                format!(
+                    "render took longer than {} ms; simplify the template",
+                    self.limits.max_render_time.as_millis()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fails when building `bytes` more bytes of strings would exceed the built-bytes limit;
+    /// called before an operation whose result could be much larger than its operands.
+    pub fn check_room(&self, span: Span, bytes: usize) -> R<()> {
+        if self.built_bytes.saturating_add(bytes) > self.limits.max_built_bytes {
+            return Err(self.built_bytes_error(span));
+        }
+        Ok(())
+    }
+
+    /// Counts `bytes` of strings built or copied and fails past the built-bytes limit.
+    pub fn charge_bytes(&mut self, span: Span, bytes: usize) -> R<()> {
+        self.built_bytes = self.built_bytes.saturating_add(bytes);
+        if self.built_bytes > self.limits.max_built_bytes {
+            return Err(self.built_bytes_error(span));
+        }
+        Ok(())
+    }
+
+    /// Counts the bytes a clone of `value` copies: only owned strings are copied, because
+    /// built sequences and hashes are shared behind `Rc` and data values are borrowed.
+    pub fn charge_copy(&mut self, span: Span, value: Option<&Val<'a>>) -> R<()> {
+        match value {
+            Some(Val::Str(Cow::Owned(text))) => self.charge_bytes(span, text.len()),
+            _ => Ok(()),
+        }
+    }
+
+    fn built_bytes_error(&self, span: Span) -> Box<RenderError> {
+        error(
+            ErrorKind::Limit,
+            span,
+            format!(
+                "render built or copied more than {} bytes of strings; avoid growing strings \
+                 in loops and write text to the output directly",
+                self.limits.max_built_bytes
+            ),
+        )
     }
 
     fn check_output(&self, out: &str, span: Span) -> R<()> {
@@ -486,7 +555,11 @@ impl<'a> Renderer<'a> {
             self.iterate(span, 1)?;
             self.step(span)?;
             let (key, item) = match value {
-                Val::Seq(seq) => (None, seq.get(index)),
+                Val::Seq(seq) => {
+                    let item = seq.get(index);
+                    self.charge_copy(span, item.as_ref())?;
+                    (None, item)
+                }
                 Val::Matches(m) => (None, Some(Val::Match(Rc::clone(m), index))),
                 Val::Hash(hash) => match hash.entry(index) {
                     Some((key, item)) => (Some(Val::Str(key)), item),

@@ -41,7 +41,9 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
-        self.nested(|renderer| renderer.eval_step(expr))
+        let value = self.nested(|renderer| renderer.eval_step(expr))?;
+        self.charge_copy(expr.span, value.as_ref())?;
+        Ok(value)
     }
 
     fn eval_step(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
@@ -374,7 +376,9 @@ impl<'a> Renderer<'a> {
             let mut items = Vec::with_capacity(result_size as usize);
             let mut index = first;
             for _ in 0..result_size {
-                items.push(usize::try_from(index).ok().and_then(|i| seq.get(i)));
+                let item = usize::try_from(index).ok().and_then(|i| seq.get(i));
+                self.charge_copy(span, item.as_ref())?;
+                items.push(item);
                 index += step;
             }
             return Ok(Renderer::owned_seq(items));
@@ -446,7 +450,7 @@ impl<'a> Renderer<'a> {
             )
         };
         if both_hashes && !(as_text(&left) && as_text(&right)) {
-            return Ok(self.merge_hashes(&left, &right));
+            return self.merge_hashes(&left, &right, span);
         }
         for (value, value_span) in [(&left, left_span), (&right, right_span)] {
             if !as_text(value) {
@@ -478,24 +482,33 @@ impl<'a> Renderer<'a> {
                 ));
             };
             self.iterate(span, len as u64)?;
-            items.extend((0..len).map(|i| seq.get(i)));
+            for i in 0..len {
+                let item = seq.get(i);
+                self.charge_copy(span, item.as_ref())?;
+                items.push(item);
+            }
         }
         Ok(Renderer::owned_seq(items))
     }
 
-    fn merge_hashes(&self, left: &Val<'a>, right: &Val<'a>) -> Val<'a> {
+    fn merge_hashes(&mut self, left: &Val<'a>, right: &Val<'a>, span: Span) -> R<Val<'a>> {
         let mut map: IndexMap<Cow<'a, str>, Option<Val<'a>>> = IndexMap::new();
         for value in [left, right] {
             let Val::Hash(hash) = value else {
                 continue;
             };
+            self.iterate(span, hash.len() as u64)?;
             for i in 0..hash.len() {
                 if let Some((key, item)) = hash.entry(i) {
+                    if let Cow::Owned(key) = &key {
+                        self.charge_bytes(span, key.len())?;
+                    }
+                    self.charge_copy(span, item.as_ref())?;
                     map.insert(key, item);
                 }
             }
         }
-        Renderer::owned_hash(map)
+        Ok(Renderer::owned_hash(map))
     }
 
     /// Compares two values with `op`; mismatched types are an error.

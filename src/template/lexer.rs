@@ -5,6 +5,8 @@
 //! token manager does. In a directive tag a `>` outside parentheses ends the tag, so
 //! `<#if a > 0>` ends after `a`; inside `${...}` and parentheses `>` is the comparison operator.
 
+use std::cell::Cell;
+
 use super::error::{ErrorKind, TemplateError};
 use super::number::Number;
 use super::token::{Span, Spanned, Token};
@@ -13,6 +15,10 @@ use super::token::{Span, Spanned, Token};
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// Byte offset and column of the last position computed, so that the lexer's calls, which
+    /// move forward through the source, count each line's characters once instead of once per
+    /// token. Without it a long single-line template takes quadratic time.
+    last: Cell<(u32, u32)>,
 }
 
 impl LineIndex {
@@ -29,7 +35,7 @@ impl LineIndex {
             }
             i += 1;
         }
-        LineIndex { starts }
+        LineIndex { starts, last: Cell::new((0, 1)) }
     }
 
     /// Returns the 1-based line holding byte `offset`. A line break belongs to the line it ends.
@@ -43,9 +49,16 @@ impl LineIndex {
     /// Returns the 1-based line and character column of byte `offset` in `source`.
     pub fn position(&self, source: &str, offset: u32) -> (u32, u32) {
         let line = self.line(offset);
-        let start = self.starts[line as usize - 1] as usize;
+        let line_start = self.starts[line as usize - 1];
+        let (last_offset, last_column) = self.last.get();
+        let (start, column) = if last_offset >= line_start && last_offset <= offset {
+            (last_offset as usize, last_column as usize)
+        } else {
+            (line_start as usize, 1)
+        };
         let end = (offset as usize).min(source.len());
-        let column = source.get(start..end).map_or(end - start, |s| s.chars().count()) + 1;
+        let column = column + source.get(start..end).map_or(end - start, |s| s.chars().count());
+        self.last.set((end as u32, column as u32));
         (line, column as u32)
     }
 
@@ -808,6 +821,25 @@ mod tests {
         assert_eq!(lines.line(3), 2);
         assert_eq!(lines.line(5), 3);
         assert_eq!(lines.line(7), 4);
+    }
+
+    #[test]
+    fn line_index_position_is_the_same_in_any_order() {
+        let source = "ab\u{e9}c\nx\u{1f600}yz\r\n\u{e9}\u{e9}";
+        let offsets: Vec<u32> = (0..=source.len() as u32 + 2)
+            .filter(|&o| o as usize >= source.len() || source.is_char_boundary(o as usize))
+            .collect();
+        let expected: Vec<(u32, u32)> =
+            offsets.iter().map(|&o| LineIndex::new(source).position(source, o)).collect();
+        let shared = LineIndex::new(source);
+        for (&offset, want) in offsets.iter().zip(&expected) {
+            assert_eq!(shared.position(source, offset), *want, "forward, offset {offset}");
+        }
+        for (&offset, want) in offsets.iter().zip(&expected).rev() {
+            assert_eq!(shared.position(source, offset), *want, "backward, offset {offset}");
+        }
+        assert_eq!(shared.position(source, 4), (1, 4));
+        assert_eq!(shared.position(source, 6), (2, 1));
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub use number::Number;
 pub use parser::FTL_UTILS_CLASS;
 pub use value::{Map, Value};
 
+use std::time::Duration;
+
 /// Bounds on what one template may do, so an operator's template can never hang or exhaust
 /// memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +51,27 @@ pub struct Limits {
     pub max_output_bytes: usize,
     /// Evaluation steps (nodes rendered, loop items, lambda calls) per render.
     pub max_steps: u64,
+    /// Bytes of strings one render may build or copy besides its output: concatenations,
+    /// built-in results, sequences of strings, and the copies made when an assigned string is
+    /// read. Bounds the memory and time of templates that grow strings in loops.
+    pub max_built_bytes: usize,
+    /// Wall-clock time one render may take, checked every 1,024 evaluation steps, every 1,024
+    /// sequence items and every 64 regular-expression matches. It is a last guard for work the
+    /// other limits do not count, so a render that hits it may succeed on a less loaded machine.
+    pub max_render_time: Duration,
 }
 
 impl Default for Limits {
     /// Returns limits far above what a request body needs: nesting 100, one million loop
-    /// iterations, 16 MiB of output and ten million steps.
+    /// iterations, 16 MiB of output, ten million steps, 64 MiB of built strings and 5 seconds.
     fn default() -> Limits {
         Limits {
             max_depth: 100,
             max_iterations: 1_000_000,
             max_output_bytes: 16 << 20,
             max_steps: 10_000_000,
+            max_built_bytes: 64 << 20,
+            max_render_time: Duration::from_secs(5),
         }
     }
 }
@@ -118,6 +130,8 @@ impl Template {
         out: &mut String,
     ) -> Result<(), TemplateError> {
         let start = out.len();
+        let deadline = std::time::Instant::now().checked_add(self.limits.max_render_time);
+        let _deadline = regex::scan_deadline(deadline);
         let mut renderer =
             eval::Renderer::new(&self.name, &self.source, &self.program, vars, self.limits, start);
         match renderer.render_nodes(&self.program.nodes, out) {

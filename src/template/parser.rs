@@ -182,8 +182,9 @@ impl<'s> Parser<'s> {
                 self.source,
                 span.range(),
                 format!(
-                    "nesting deeper than {} levels of directives and expressions; simplify the \
-                     template",
+                    "nesting deeper than {} levels of directives, expressions and chained \
+                     operators; split long expressions into several `<#assign>` steps or \
+                     simplify the template",
                     self.max_depth
                 ),
             ));
@@ -193,6 +194,15 @@ impl<'s> Parser<'s> {
 
     fn leave(&mut self) {
         self.depth -= 1;
+    }
+
+    /// Consumes a binary or prefix operator that wraps the expression built so far, counting
+    /// one nesting level for it: later passes walk such chains (`a + b + c`, `!!x`)
+    /// recursively, so a chain costs stack like nested parentheses do. The caller resets
+    /// `depth` when the chain ends; an error ends the whole parse, so no reset is needed then.
+    fn enter_chain(&mut self) -> PResult<()> {
+        let span = self.advance().span;
+        self.enter(span)
     }
 
     // ----- positions ----------------------------------------------------------------------
@@ -991,24 +1001,30 @@ impl<'s> Parser<'s> {
     }
 
     fn parse_or(&mut self) -> PResult<Expr> {
+        let depth = self.depth;
         let mut left = self.parse_and()?;
-        while self.eat(&Token::Or) {
+        while self.peek() == &Token::Or {
+            self.enter_chain()?;
             let right = self.parse_and()?;
             self.check_literals(&[&left, &right], BOOLEAN_ONLY, "||", "a boolean")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::Or(Box::new(left), Box::new(right)), span);
         }
+        self.depth = depth;
         Ok(left)
     }
 
     fn parse_and(&mut self) -> PResult<Expr> {
+        let depth = self.depth;
         let mut left = self.parse_equality()?;
-        while self.eat(&Token::And) {
+        while self.peek() == &Token::And {
+            self.enter_chain()?;
             let right = self.parse_equality()?;
             self.check_literals(&[&left, &right], BOOLEAN_ONLY, "&&", "a boolean")?;
             let span = left.span.to(right.span);
             left = Spanned::new(ExprKind::And(Box::new(left), Box::new(right)), span);
         }
+        self.depth = depth;
         Ok(left)
     }
 
@@ -1070,14 +1086,18 @@ impl<'s> Parser<'s> {
     }
 
     fn parse_additive(&mut self) -> PResult<Expr> {
+        let depth = self.depth;
         let mut left = self.parse_multiplicative()?;
         loop {
             let op = match self.peek() {
                 Token::Plus => ArithOp::Add,
                 Token::Minus => ArithOp::Sub,
-                _ => return Ok(left),
+                _ => {
+                    self.depth = depth;
+                    return Ok(left);
+                }
             };
-            self.advance();
+            self.enter_chain()?;
             let right = self.parse_multiplicative()?;
             if op == ArithOp::Sub {
                 self.check_literals(&[&left, &right], NUMBER_ONLY, "-", "a number")?;
@@ -1088,15 +1108,19 @@ impl<'s> Parser<'s> {
     }
 
     fn parse_multiplicative(&mut self) -> PResult<Expr> {
+        let depth = self.depth;
         let mut left = self.parse_unary()?;
         loop {
             let op = match self.peek() {
                 Token::Star => ArithOp::Mul,
                 Token::Slash => ArithOp::Div,
                 Token::Percent => ArithOp::Rem,
-                _ => return Ok(left),
+                _ => {
+                    self.depth = depth;
+                    return Ok(left);
+                }
             };
-            self.advance();
+            self.enter_chain()?;
             let right = self.parse_unary()?;
             self.check_literals(&[&left, &right], NUMBER_ONLY, op.symbol(), "a number")?;
             let span = left.span.to(right.span);
@@ -1119,11 +1143,14 @@ impl<'s> Parser<'s> {
                 Ok(Spanned::new(kind, span))
             }
             Token::Bang => {
+                let depth = self.depth;
                 let mut count = 0;
-                while self.eat(&Token::Bang) {
+                while self.peek() == &Token::Bang {
+                    self.enter_chain()?;
                     count += 1;
                 }
                 let mut operand = self.parse_primary()?;
+                self.depth = depth;
                 for _ in 0..count {
                     let span = start.to(operand.span);
                     operand = Spanned::new(ExprKind::Not(Box::new(operand)), span);
@@ -1135,8 +1162,16 @@ impl<'s> Parser<'s> {
     }
 
     fn parse_primary(&mut self) -> PResult<Expr> {
+        let depth = self.depth;
         let mut expr = self.parse_atom()?;
         loop {
+            let postfix = matches!(
+                self.peek(),
+                Token::Dot | Token::LBracket | Token::Question | Token::Exists | Token::Bang
+            );
+            if postfix {
+                self.enter(self.span())?;
+            }
             match self.peek().clone() {
                 Token::Dot => {
                     self.advance();
@@ -1189,7 +1224,10 @@ impl<'s> Parser<'s> {
                          only built-ins such as `?string(...)` can be called",
                     ));
                 }
-                _ => return Ok(expr),
+                _ => {
+                    self.depth = depth;
+                    return Ok(expr);
+                }
             }
         }
     }
@@ -1527,7 +1565,7 @@ impl<'s> Parser<'s> {
         self.expect(&Token::Arrow, "`->`")?;
         let frame = self.frame_depth();
         self.push_scope(Scope { frame, key: None, value: Some(name), is_loop: false });
-        let body = self.parse_or();
+        let body = self.parse_expression();
         self.scopes.pop();
         let body = body?;
         let span = start.to(body.span);

@@ -7,11 +7,19 @@
 //! Java meaning cannot be reproduced exactly (possessive quantifiers, `\G`, `\X`, unknown
 //! property names, inline flags other than `i`, `m`, `s`, `x`) are rejected with an error
 //! instead of matching differently. Matching is bounded by a backtracking limit, so a
-//! pathological pattern fails with an error instead of hanging.
+//! pathological pattern such as `(a+)+$` fails with an error instead of hanging.
+//!
+//! The match loops, which call the engine once per match, stop at the render's time limit (see
+//! [`scan_deadline`]).
+//!
+//! NOTE: neither bound stops one engine call that runs a look-around at every position of a
+//! long string. `(?=(a+)+b)` over 20,000 `a`s took 14 s in a debug build, and the time grows
+//! with the square of the length.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 use fancy_regex::{Regex, RegexBuilder};
 
@@ -78,6 +86,38 @@ pub enum RegexError {
         /// The pattern as given.
         pattern: String,
     },
+    /// A scan through the input ran past the deadline set by [`scan_deadline`].
+    #[error(
+        "regular expression {pattern:?} ran past the render's time limit on this input; \
+         simplify it or apply it to shorter text"
+    )]
+    TimedOut {
+        /// The pattern as given.
+        pattern: String,
+    },
+}
+
+thread_local! {
+    /// When scans on this thread must stop: the end of the running render's time limit.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Stops the match loops of [`JavaRegex`] on this thread at `deadline` until the returned
+/// guard is dropped. The loops call the engine once per match, and each call may scan to the
+/// end of the input, so a scan can take time quadratic in the input's length.
+pub fn scan_deadline(deadline: Option<Instant>) -> DeadlineGuard {
+    DeadlineGuard { previous: DEADLINE.with(|cell| cell.replace(deadline)) }
+}
+
+/// Restores the previous scan deadline when dropped.
+pub struct DeadlineGuard {
+    previous: Option<Instant>,
+}
+
+impl Drop for DeadlineGuard {
+    fn drop(&mut self) {
+        DEADLINE.with(|cell| cell.set(self.previous));
+    }
 }
 
 /// The flags of FreeMarker's string built-ins.
@@ -199,6 +239,19 @@ impl JavaRegex {
         RegexError::TooComplex { pattern: self.pattern.clone() }
     }
 
+    /// Fails once the deadline set by [`scan_deadline`] has passed, checked every 64 matches.
+    fn check_deadline(&self, matches: usize) -> Result<(), RegexError> {
+        if matches % 64 != 63 {
+            return Ok(());
+        }
+        match DEADLINE.with(Cell::get) {
+            Some(deadline) if Instant::now() > deadline => {
+                Err(RegexError::TimedOut { pattern: self.pattern.clone() })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Returns the byte range of the first match starting at or after byte `pos`.
     pub fn find_at(&self, s: &str, pos: usize) -> Result<Option<(usize, usize)>, RegexError> {
         if pos > s.len() {
@@ -216,6 +269,7 @@ impl JavaRegex {
         let mut found = Vec::new();
         let mut at = 0;
         while at <= s.len() {
+            self.check_deadline(found.len())?;
             let Some((start, end)) = self.find_at(s, at)? else { break };
             found.push((start, end));
             at = if end > start {
@@ -241,6 +295,7 @@ impl JavaRegex {
         let mut found = Vec::new();
         let mut at = 0;
         while at <= s.len() {
+            self.check_deadline(found.len())?;
             let captures = match self.regex.captures_from_pos(s, at) {
                 Ok(Some(captures)) => captures,
                 Ok(None) => break,
@@ -298,7 +353,10 @@ impl JavaRegex {
         let parts = self.parse_replacement(replacement)?;
         let mut last = 0;
         let mut at = 0;
+        let mut matches = 0;
         while at <= s.len() {
+            self.check_deadline(matches)?;
+            matches += 1;
             let captures = match self.regex.captures_from_pos(s, at) {
                 Ok(Some(c)) => c,
                 Ok(None) => break,

@@ -98,7 +98,13 @@ impl<'a> Renderer<'a> {
             ));
         };
         self.iterate(span, len as u64)?;
-        Ok((0..len).map(|i| seq.get(i)).collect())
+        let mut items = Vec::with_capacity(len);
+        for i in 0..len {
+            let item = seq.get(i);
+            self.charge_copy(span, item.as_ref())?;
+            items.push(item);
+        }
+        Ok(items)
     }
 
     fn sequence_operation(

@@ -91,6 +91,7 @@ impl<'a> Renderer<'a> {
                 let from = self.arg_text(call, 0)?;
                 let to = self.arg_text(call, 1)?;
                 let flags = self.regex_flags(call, 2)?;
+                self.check_room(span, self.replace_size_bound(call, &s, &from, &to, &flags))?;
                 let mut out = String::with_capacity(s.len());
                 if flags.regex {
                     let regex =
@@ -235,6 +236,9 @@ impl<'a> Renderer<'a> {
                     .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
                 let mut matches = Vec::with_capacity(found.len());
                 for (start, end) in found {
+                    // Each match runs the pattern again and copies its groups, so matches count
+                    // as sequence items and their groups as built bytes.
+                    self.iterate(span, 1)?;
                     // NOTE: the groups of each match come from matching the matched text alone,
                     // which differs from Java for patterns with lookaround.
                     let part = &s[start..end];
@@ -243,6 +247,9 @@ impl<'a> Renderer<'a> {
                         .ok()
                         .flatten()
                         .unwrap_or_else(|| vec![Some(part.to_owned())]);
+                    let group_bytes: usize = groups.iter().flatten().map(String::len).sum();
+                    let slot_bytes = groups.len() * std::mem::size_of::<Option<String>>();
+                    self.charge_bytes(span, group_bytes + slot_bytes)?;
                     matches.push(groups);
                 }
                 Val::Matches(Rc::new(MatchList {
@@ -369,6 +376,36 @@ impl<'a> Renderer<'a> {
                 ),
             )),
         }
+    }
+
+    /// Returns an upper bound on the bytes `?replace` builds, so a replacement that would grow
+    /// the string far beyond the limit on built bytes fails before it allocates.
+    fn replace_size_bound(
+        &self,
+        call: &'a BuiltInCall,
+        s: &str,
+        from: &str,
+        to: &str,
+        flags: &RegexFlags,
+    ) -> usize {
+        let replacements = if flags.first_only {
+            1
+        } else if flags.regex {
+            // An invalid pattern or too much backtracking counts no replacements here, so that
+            // the replacement itself reports the error.
+            let matches =
+                self.cached_regex(call, from, flags).ok().and_then(|r| r.find_all(s).ok());
+            matches.map_or(0, |m| m.len())
+        } else if from.is_empty() || flags.case_insensitive {
+            s.len() + 1
+        } else {
+            s.matches(from).count()
+        };
+        // A group reference such as `$1` in a regular expression's replacement copies matched
+        // text, and the matches together are at most the whole string.
+        let group_copies =
+            if flags.regex { to.matches('$').count().saturating_mul(s.len()) } else { 0 };
+        s.len().saturating_add(replacements.saturating_mul(to.len())).saturating_add(group_copies)
     }
 
     fn regex_flags(&mut self, call: &'a BuiltInCall, index: usize) -> R<RegexFlags> {
