@@ -316,9 +316,12 @@ async fn start_sluice(
         None
     } else {
         sluice::destinations::install_crypto_provider();
-        let handle =
-            sluice::dispatch::spawn(outbox.clone(), &config.destinations, dispatch_shutdown.clone())
-                .map_err(|error| format!("starting delivery failed: {error}"))?;
+        let handle = sluice::dispatch::spawn(
+            outbox.clone(),
+            &config.destinations,
+            dispatch_shutdown.clone(),
+        )
+        .map_err(|error| format!("starting delivery failed: {error}"))?;
         Some(handle)
     };
 
