@@ -1,33 +1,50 @@
-//! A bounded load test of the ingest server over loopback.
+//! A bounded load test of ingest, and optionally of delivery, over loopback.
 //!
-//! By default it starts the real server on 127.0.0.1 with a real outbox (fsynced group
+//! By default it starts the real ingest server on 127.0.0.1 with a real outbox (fsynced group
 //! commits) in a temporary directory. It then keeps `--connections` keep-alive connections busy
 //! posting the same HTTP V2 request until `--duration` passes or `--max-requests` have been
 //! sent, and reports requests and events per second with latency percentiles. With `--target`
 //! it loads a server that is already running instead; only loopback addresses are accepted.
 //!
+//! With `--deliver single` or `--deliver batched` it also starts an HTTP sink on 127.0.0.1 that
+//! responds 200 to every request, and the real delivery tasks that send each event there, one
+//! per request or in batches of `--batch-events`. After the load it waits up to
+//! `--drain-timeout` for the outbox to empty, and reports the events delivered per second during
+//! the load and from the first request until the outbox was empty.
+//!
 //! ```text
 //! cargo run --release --example ingest_load -- --events-per-request 1
 //! cargo run --release --example ingest_load -- --events-per-request 100
+//! cargo run --release --example ingest_load -- --events-per-request 1 --deliver single
+//! cargo run --release --example ingest_load -- --events-per-request 100 --deliver batched
 //! ```
 //!
-//! The client and the server share the machine's cores, so the figures are a floor for what
-//! the server does with cores of its own.
+//! The client, the server and the sink share the machine's cores, so the figures are a floor
+//! for what sluice does with cores of its own.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use sluice::config::{ApiKeys, IngestLimits, Source};
-use sluice::ingest::IngestState;
+use clap::{Parser, ValueEnum};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use sluice::config::Config;
+use sluice::dispatch::DispatchHandle;
+use sluice::ingest::{IngestError, IngestState};
 use sluice::store::{Outbox, OutboxOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Load the ingest server over loopback and report throughput.
+/// Load sluice's ingest server, and optionally its delivery, over loopback and report
+/// throughput.
 #[derive(Debug, Parser)]
 struct Args {
     /// Events in each request (1 to 2000).
@@ -36,7 +53,7 @@ struct Args {
     /// Keep-alive connections sending at once (1 to 1024).
     #[arg(long, default_value_t = 32)]
     connections: usize,
-    /// Seconds to run (1 to 120).
+    /// Seconds to send requests (1 to 120).
     #[arg(long, default_value_t = 10)]
     duration: u64,
     /// Requests to send at most.
@@ -48,6 +65,32 @@ struct Args {
     /// The API key to send to a `--target` server.
     #[arg(long, default_value = "load-test-key")]
     api_key: String,
+    /// Deliver events to a local HTTP sink: not at all, one event per request, or in batches.
+    #[arg(long, value_enum, default_value_t = Deliver::None)]
+    deliver: Deliver,
+    /// Events per delivery request with `--deliver batched` (1 to 10000).
+    #[arg(long, default_value_t = 100)]
+    batch_events: usize,
+    /// Delivery requests in flight at once (the destination's `concurrency`, 1 to 1024).
+    #[arg(long, default_value_t = 16)]
+    delivery_concurrency: usize,
+    /// Entries the delivery task keeps in memory (the destination's `max_in_flight`).
+    #[arg(long, default_value_t = 2000)]
+    max_in_flight: usize,
+    /// Seconds to wait after the load for the outbox to empty (1 to 600).
+    #[arg(long, default_value_t = 120)]
+    drain_timeout: u64,
+}
+
+/// The delivery mode of the load tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Deliver {
+    /// Ingest only: entries stay in the outbox.
+    None,
+    /// One event per delivery request.
+    Single,
+    /// Up to `--batch-events` events per delivery request, as a JSON array.
+    Batched,
 }
 
 /// Counts and latencies measured on one connection.
@@ -58,26 +101,39 @@ struct Tally {
     latencies_us: Vec<u32>,
 }
 
+/// Requests and body bytes received by the sink.
+#[derive(Default)]
+struct SinkCounts {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+/// The in-process sluice: ingest server, outbox and, when delivering, the delivery tasks.
+struct Sluice {
+    outbox: Outbox,
+    ingest: JoinHandle<Result<(), IngestError>>,
+    ingest_shutdown: CancellationToken,
+    delivery: Option<DispatchHandle>,
+    dispatch_shutdown: CancellationToken,
+}
+
+/// The outbox after the load stopped, when delivering.
+struct Drain {
+    /// Entries in the outbox when the load stopped.
+    pending_at_load_end: u64,
+    /// Entries in the outbox when the drain stopped (0 unless it timed out).
+    pending_at_end: u64,
+    /// Time from the end of the load until the outbox was empty or the drain timed out.
+    elapsed: Duration,
+}
+
 fn main() -> Result<(), String> {
     let args = Args::parse();
-    if !(1..=2000).contains(&args.events_per_request) {
-        return Err("--events-per-request must be 1 to 2000".to_owned());
-    }
-    if !(1..=1024).contains(&args.connections) {
-        return Err("--connections must be 1 to 1024".to_owned());
-    }
-    if !(1..=120).contains(&args.duration) {
-        return Err("--duration must be 1 to 120 seconds".to_owned());
-    }
-    if let Some(target) = args.target {
-        if !target.ip().is_loopback() {
-            return Err(format!("--target {target} is not a loopback address; use 127.0.0.1"));
-        }
-    }
+    check_args(&args)?;
 
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_name("ingest-server")
+        .thread_name("sluice")
         .build()
         .map_err(|error| format!("building the server runtime failed: {error}"))?;
     let client_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -88,13 +144,17 @@ fn main() -> Result<(), String> {
 
     let dir =
         tempfile::tempdir().map_err(|error| format!("creating a temp dir failed: {error}"))?;
-    let shutdown = CancellationToken::new();
-    let (address, server) = match args.target {
+    let sink = Arc::new(SinkCounts::default());
+    let sink_address = match args.deliver {
+        Deliver::None => None,
+        _ => Some(client_runtime.block_on(start_sink(Arc::clone(&sink)))?),
+    };
+    let (address, sluice) = match args.target {
         Some(target) => (target, None),
         None => {
-            let (address, outbox, task) =
-                server_runtime.block_on(start_server(dir.path(), &args.api_key, &shutdown))?;
-            (address, Some((outbox, task)))
+            let (address, sluice) =
+                server_runtime.block_on(start_sluice(dir.path(), &args, sink_address))?;
+            (address, Some(sluice))
         }
     };
 
@@ -119,45 +179,189 @@ fn main() -> Result<(), String> {
         }
         tallies
     });
-    let elapsed = started.elapsed();
+    let load_elapsed = started.elapsed();
 
-    if let Some((outbox, task)) = server {
-        shutdown.cancel();
-        server_runtime
-            .block_on(task)
-            .map_err(|error| format!("the server task failed: {error}"))?
-            .map_err(|error| format!("the server failed: {error}"))?;
-        eprintln!("outbox pending entries after the run: {}", outbox.pending());
-        outbox.close();
+    let mut drain = None;
+    if let Some(sluice) = sluice {
+        if sluice.delivery.is_some() {
+            drain = Some(wait_for_drain(&sluice.outbox, Duration::from_secs(args.drain_timeout)));
+        }
+        server_runtime.block_on(stop_sluice(sluice))?;
     }
-    report(&args, &tallies, elapsed);
+    report(&args, &tallies, load_elapsed);
+    if let Some(drain) = drain {
+        report_delivery(&args, &tallies, load_elapsed, &drain, &sink);
+    }
     Ok(())
 }
 
-async fn start_server(
-    dir: &std::path::Path,
-    api_key: &str,
-    shutdown: &CancellationToken,
-) -> Result<
-    (SocketAddr, Outbox, tokio::task::JoinHandle<Result<(), sluice::ingest::IngestError>>),
-    String,
-> {
-    let options = OutboxOptions { cache_size_bytes: 64 << 20, max_pending_entries: 100_000_000 };
-    let outbox = Outbox::open(&dir.join("outbox.redb"), &["load"], options)
-        .map_err(|error| format!("opening the outbox failed: {error}"))?;
-    let destination = outbox.destination_id("load").ok_or("destination not registered")?;
-    let source = Source {
-        name: "load".to_owned(),
-        api_keys: ApiKeys::List(vec![sluice::config::Secret::new(api_key.to_owned())]),
+fn check_args(args: &Args) -> Result<(), String> {
+    if !(1..=2000).contains(&args.events_per_request) {
+        return Err("--events-per-request must be 1 to 2000".to_owned());
+    }
+    if !(1..=1024).contains(&args.connections) {
+        return Err("--connections must be 1 to 1024".to_owned());
+    }
+    if !(1..=120).contains(&args.duration) {
+        return Err("--duration must be 1 to 120 seconds".to_owned());
+    }
+    if !(1..=10_000).contains(&args.batch_events) {
+        return Err("--batch-events must be 1 to 10000".to_owned());
+    }
+    if !(1..=1024).contains(&args.delivery_concurrency) {
+        return Err("--delivery-concurrency must be 1 to 1024".to_owned());
+    }
+    if args.deliver == Deliver::Batched && args.max_in_flight < args.batch_events {
+        return Err(format!(
+            "--max-in-flight {} is less than --batch-events {}; raise --max-in-flight",
+            args.max_in_flight, args.batch_events
+        ));
+    }
+    if !(1..=600).contains(&args.drain_timeout) {
+        return Err("--drain-timeout must be 1 to 600 seconds".to_owned());
+    }
+    if let Some(target) = args.target {
+        if !target.ip().is_loopback() {
+            return Err(format!("--target {target} is not a loopback address; use 127.0.0.1"));
+        }
+        if args.deliver != Deliver::None {
+            return Err("--deliver needs the in-process server; drop --target".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Starts an HTTP/1.1 server on 127.0.0.1 that reads each request body whole and responds 200.
+async fn start_sink(counts: Arc<SinkCounts>) -> Result<SocketAddr, String> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| format!("binding the sink to 127.0.0.1:0 failed: {error}"))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = stream.set_nodelay(true);
+            let counts = Arc::clone(&counts);
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<Incoming>| {
+                    let counts = Arc::clone(&counts);
+                    async move {
+                        let bytes = match request.into_body().collect().await {
+                            Ok(body) => body.to_bytes().len() as u64,
+                            Err(_) => 0,
+                        };
+                        counts.requests.fetch_add(1, Ordering::Relaxed);
+                        counts.bytes.fetch_add(bytes, Ordering::Relaxed);
+                        Ok::<_, Infallible>(hyper::Response::new(Empty::<bytes::Bytes>::new()))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(address)
+}
+
+/// Writes the configuration of the in-process sluice: one source, and one destination that
+/// sends to the sink when delivering.
+fn config_text(dir: &Path, args: &Args, sink: Option<SocketAddr>) -> String {
+    // The sink address only matters when delivering; without it nothing is sent.
+    let sink = sink.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9)));
+    let batch = match args.deliver {
+        Deliver::Batched => format!(
+            "\n[destinations.sink.batch]\nmax_events = {}\nmax_bytes = 16777216\n\
+             max_linger = \"20ms\"\n",
+            args.batch_events
+        ),
+        Deliver::None | Deliver::Single => String::new(),
     };
-    let state =
-        IngestState::new(outbox.clone(), vec![destination], vec![source], IngestLimits::default());
+    format!(
+        "listen = \"127.0.0.1:8787\"\n\
+         state_dir = {state_dir:?}\n\
+         [outbox]\nmax_pending_entries = 100000000\n\
+         [sources.load]\napi_keys = [{api_key:?}]\n\
+         [destinations.sink]\nurl = \"http://{sink}/events\"\n\
+         concurrency = {concurrency}\nmax_in_flight = {max_in_flight}\n{batch}",
+        state_dir = dir.display().to_string(),
+        api_key = args.api_key,
+        concurrency = args.delivery_concurrency,
+        max_in_flight = args.max_in_flight,
+    )
+}
+
+async fn start_sluice(
+    dir: &Path,
+    args: &Args,
+    sink: Option<SocketAddr>,
+) -> Result<(SocketAddr, Sluice), String> {
+    let text = config_text(dir, args, sink);
+    let config = Config::parse(&text, "<load test>", dir.to_owned(), None)
+        .map_err(|error| format!("the load test configuration is invalid: {:?}", error.problems))?;
+    let options = OutboxOptions {
+        cache_size_bytes: config.outbox.cache_size_bytes,
+        max_pending_entries: config.outbox.max_pending_entries,
+    };
+    let names: Vec<&str> = config.destinations.iter().map(|d| d.name.as_str()).collect();
+    let outbox = Outbox::open(&dir.join("outbox.redb"), &names, options)
+        .map_err(|error| format!("opening the outbox failed: {error}"))?;
+    let state = IngestState::from_config(&config, outbox.clone())
+        .map_err(|error| format!("building the ingest state failed: {error}"))?;
+
+    let dispatch_shutdown = CancellationToken::new();
+    let delivery = if args.deliver == Deliver::None {
+        None
+    } else {
+        sluice::destinations::install_crypto_provider();
+        let handle = sluice::dispatch::spawn(
+            outbox.clone(),
+            &config.destinations,
+            dispatch_shutdown.clone(),
+        )
+        .map_err(|error| format!("starting delivery failed: {error}"))?;
+        Some(handle)
+    };
+
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|error| format!("binding 127.0.0.1:0 failed: {error}"))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
-    let task = tokio::spawn(sluice::ingest::serve(listener, state, shutdown.clone()));
-    Ok((address, outbox, task))
+    let ingest_shutdown = CancellationToken::new();
+    let ingest = tokio::spawn(sluice::ingest::serve(listener, state, ingest_shutdown.clone()));
+    let sluice = Sluice { outbox, ingest, ingest_shutdown, delivery, dispatch_shutdown };
+    Ok((address, sluice))
+}
+
+/// Stops ingest, then delivery, then closes the outbox, in the order `sluice serve` uses.
+async fn stop_sluice(sluice: Sluice) -> Result<(), String> {
+    sluice.ingest_shutdown.cancel();
+    sluice
+        .ingest
+        .await
+        .map_err(|error| format!("the ingest task failed: {error}"))?
+        .map_err(|error| format!("the ingest server failed: {error}"))?;
+    sluice.dispatch_shutdown.cancel();
+    if let Some(delivery) = sluice.delivery {
+        delivery.wait().await.map_err(|error| format!("delivery failed: {error}"))?;
+    }
+    eprintln!("outbox pending entries after the run: {}", sluice.outbox.pending());
+    sluice.outbox.close();
+    Ok(())
+}
+
+/// Waits until the outbox holds no entries or `timeout` passes, polling every 10 ms.
+fn wait_for_drain(outbox: &Outbox, timeout: Duration) -> Drain {
+    let started = Instant::now();
+    let pending_at_load_end = outbox.pending();
+    let mut pending = pending_at_load_end;
+    while pending > 0 && started.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(10));
+        pending = outbox.pending();
+    }
+    Drain { pending_at_load_end, pending_at_end: pending, elapsed: started.elapsed() }
 }
 
 /// Builds the whole HTTP request once: headers and a body of `events` sample events.
@@ -270,9 +474,54 @@ fn report(args: &Args, tallies: &[Tally], elapsed: Duration) {
         events as f64 / seconds
     );
     println!(
-        "latency p50 {} us  p99 {} us  max {} us",
+        "latency p50 {} us  p90 {} us  p99 {} us  max {} us",
         percentile(0.50),
+        percentile(0.90),
         percentile(0.99),
         latencies.last().copied().unwrap_or(0)
+    );
+}
+
+fn report_delivery(
+    args: &Args,
+    tallies: &[Tally],
+    load_elapsed: Duration,
+    drain: &Drain,
+    sink: &SinkCounts,
+) {
+    let ok: u64 = tallies.iter().map(|tally| tally.ok).sum();
+    let ingested = ok * args.events_per_request as u64;
+    let delivered_during_load = ingested.saturating_sub(drain.pending_at_load_end);
+    let delivered = ingested.saturating_sub(drain.pending_at_end);
+    let total = load_elapsed + drain.elapsed;
+    let mode = match args.deliver {
+        Deliver::Batched => format!("batched, up to {} events per request", args.batch_events),
+        Deliver::Single => "one event per request".to_owned(),
+        Deliver::None => "none".to_owned(),
+    };
+    println!(
+        "delivery {mode}  concurrency {}  max_in_flight {}",
+        args.delivery_concurrency, args.max_in_flight
+    );
+    println!(
+        "delivered during the load {:.0} events/s; pending when the load stopped {}",
+        delivered_during_load as f64 / load_elapsed.as_secs_f64(),
+        drain.pending_at_load_end
+    );
+    let outcome = if drain.pending_at_end == 0 {
+        "outbox empty".to_owned()
+    } else {
+        format!("drain timed out with {} entries pending", drain.pending_at_end)
+    };
+    println!(
+        "end to end {:.0} events/s: {delivered} events in {:.2} s ({outcome} {:.2} s after the load)",
+        delivered as f64 / total.as_secs_f64(),
+        total.as_secs_f64(),
+        drain.elapsed.as_secs_f64()
+    );
+    println!(
+        "sink received {} requests, {} bytes",
+        sink.requests.load(Ordering::Relaxed),
+        sink.bytes.load(Ordering::Relaxed)
     );
 }

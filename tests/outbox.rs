@@ -202,6 +202,75 @@ async fn lease_skips_completed_entries_before_their_commit() {
     assert_eq!(outbox.pending(), 0);
 }
 
+/// A retry due before an entry already leased is still found: leasing starts after the leased
+/// keys, and the commit of the retry moves that start back.
+#[tokio::test]
+async fn lease_finds_retry_due_before_leased_entry() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    outbox.append(vec![event("x", &[a])]).await.unwrap();
+    fixture.clock.set(1_000_200);
+    outbox.append(vec![event("y", &[a])]).await.unwrap();
+    let leases = outbox.lease(a, u64::MAX, 10).unwrap();
+    assert_eq!(bodies_of(&leases), ["x", "y"]);
+
+    let retry = Outcome::Retry { due_ms: 1_000_100, error: "status 503".to_owned() };
+    outbox.complete(vec![(leases[0].key, retry)]);
+    outbox.flush().await.unwrap();
+
+    assert_eq!(outbox.next_due_ms(a), Some(1_000_100));
+    let again = outbox.lease(a, u64::MAX, 10).unwrap();
+    assert_eq!(bodies_of(&again), ["x"]);
+    assert_eq!(again[0].key.due_ms, 1_000_100);
+    assert!(outbox.lease(a, u64::MAX, 10).unwrap().is_empty());
+}
+
+/// An append due before a leased retry is still found. This happens when the clock reading of
+/// the append is earlier than the `now_ms` of the lease that took the retry.
+#[tokio::test]
+async fn lease_finds_append_due_before_leased_retry() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    outbox.append(vec![event("x", &[a])]).await.unwrap();
+    let lease = outbox.lease(a, u64::MAX, 10).unwrap().remove(0);
+    let retry = Outcome::Retry { due_ms: 1_000_100, error: "status 503".to_owned() };
+    outbox.complete(vec![(lease.key, retry)]);
+    outbox.flush().await.unwrap();
+    assert_eq!(bodies_of(&outbox.lease(a, 1_000_100, 10).unwrap()), ["x"]);
+
+    fixture.clock.set(1_000_050);
+    outbox.append(vec![event("y", &[a])]).await.unwrap();
+
+    assert_eq!(outbox.next_due_ms(a), Some(1_000_050));
+    let leases = outbox.lease(a, 1_000_100, 10).unwrap();
+    assert_eq!(bodies_of(&leases), ["y"]);
+    assert_eq!(leases[0].key.due_ms, 1_000_050);
+}
+
+/// Leasing in many small steps returns every entry once, in due order.
+#[tokio::test]
+async fn repeated_small_leases_return_each_entry_once() {
+    let fixture = Fixture::new();
+    let outbox = fixture.open(&["a"]);
+    let a = outbox.destination_id("a").unwrap();
+    let events = (0..50).map(|i| event(&format!("e{i}"), &[a])).collect();
+    outbox.append(events).await.unwrap();
+
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let leases = outbox.lease(a, u64::MAX, 3).unwrap();
+        seen.extend(bodies_of(&leases));
+        // Deliver every other lease so that released keys and leased keys interleave.
+        let delivered = leases.iter().step_by(2).map(|l| (l.key, Outcome::Delivered)).collect();
+        outbox.complete(delivered);
+    }
+    let expected: Vec<String> = (0..50).map(|i| format!("e{i}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(outbox.next_due_ms(a), None);
+}
+
 #[tokio::test]
 async fn delivered_entry_is_removed() {
     let fixture = Fixture::new();

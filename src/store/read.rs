@@ -36,20 +36,27 @@ pub(crate) fn lease(
     // Hold the lock from before the snapshot to the end. The writer releases a lease only after
     // the commit that removed or moved its entry, so an entry this snapshot still contains is
     // still in the set (keeps invariant 5).
-    let mut leased = state.leased();
+    let mut leases = state.leased();
     let txn = db.begin_read().map_err(redb::Error::from)?;
     let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
     let bodies = txn.open_table(BODIES).map_err(redb::Error::from)?;
 
     let mut cached_body = None;
     let mut out = Vec::new();
-    // A key range of one destination up to now, never a scan of the whole table (keeps
-    // invariant 6). It passes over at most the entries already leased.
-    let range = EntryKey::first_of(id)..=EntryKey::last_due_at(id, now_ms);
-    for item in entries.range(range).map_err(redb::Error::from)? {
+    // A key range of one destination up to now, never a scan of the whole table, starting
+    // after the keys known to be leased (keeps invariant 6).
+    let start = leases.scan_start(id);
+    let end = EntryKey::last_due_at(id, now_ms);
+    if start > end {
+        // Every entry due by now has a key below the start, so all of them are leased.
+        return Ok(out);
+    }
+    let mut last_seen = None;
+    for item in entries.range(start..=end).map_err(redb::Error::from)? {
         let (key, value) = item.map_err(redb::Error::from)?;
         let key = key.value();
-        if leased.contains(&key) {
+        last_seen = Some(key);
+        if leases.keys.contains(&key) {
             continue;
         }
 
@@ -74,7 +81,11 @@ pub(crate) fn lease(
     }
 
     for lease in &out {
-        leased.insert(lease.key);
+        leases.keys.insert(lease.key);
+    }
+    // Every key read was leased before or is leased now.
+    if let Some(key) = last_seen {
+        leases.advance_to(key);
     }
     Ok(out)
 }
@@ -111,16 +122,24 @@ fn read_event<'t>(
 pub(crate) fn next_due_ms(shared: &Shared, id: DestinationId) -> Result<Option<u64>, LeaseError> {
     let state = destination(shared, id)?;
     let db = shared.database().ok_or(LeaseError::Closed)?;
-    let leased = state.leased();
+    let mut leases = state.leased();
     let txn = db.begin_read().map_err(redb::Error::from)?;
     let entries = txn.open_table(ENTRIES).map_err(redb::Error::from)?;
-    let range = EntryKey::first_of(id)..=EntryKey::last_due_at(id, u64::MAX);
+    let range = leases.scan_start(id)..=EntryKey::last_due_at(id, u64::MAX);
+    let mut stopped_at = None;
+    let mut due = None;
     for item in entries.range(range).map_err(redb::Error::from)? {
         let (key, _) = item.map_err(redb::Error::from)?;
         let key = key.value();
-        if !leased.contains(&key) {
-            return Ok(Some(key.due_ms));
+        stopped_at = Some(key);
+        if !leases.keys.contains(&key) {
+            due = Some(key.due_ms);
+            break;
         }
     }
-    Ok(None)
+    // Every key read before the one it stopped at is leased.
+    if let Some(key) = stopped_at {
+        leases.advance_to(key);
+    }
+    Ok(due)
 }

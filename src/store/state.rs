@@ -46,9 +46,8 @@ pub(crate) struct DestinationState {
     pub(crate) name: String,
     /// Signalled by the writer after a commit that adds entries for this destination.
     pub(crate) notify: Arc<tokio::sync::Notify>,
-    /// Keys leased by the dispatcher, kept until the commit that records their outcome, so
-    /// leasing skips them.
-    pub(crate) leased: Mutex<HashSet<EntryKey>>,
+    /// The keys leased by the dispatcher and where the next read of the queue starts.
+    pub(crate) leased: Mutex<Leases>,
     /// Pending entries as of the last commit.
     pub(crate) pending: AtomicU64,
     /// Dead letters as of the last commit.
@@ -60,16 +59,56 @@ impl DestinationState {
         DestinationState {
             name,
             notify: Arc::new(tokio::sync::Notify::new()),
-            leased: Mutex::new(HashSet::new()),
+            leased: Mutex::new(Leases::default()),
             pending: AtomicU64::new(pending),
             dead: AtomicU64::new(dead),
         }
     }
 
-    /// Locks the set of leased keys; a panic elsewhere never leaves it inconsistent, because
-    /// every change is a single insert or remove.
-    pub(crate) fn leased(&self) -> MutexGuard<'_, HashSet<EntryKey>> {
+    /// Locks the leases; a panic elsewhere never leaves them inconsistent, because every change
+    /// is a single insert, remove or assignment.
+    pub(crate) fn leased(&self) -> MutexGuard<'_, Leases> {
         self.leased.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The leases of one destination.
+///
+/// Leasing takes the oldest due entries first, so the leased keys are mostly the first keys of
+/// the destination's range. `scan_from` lets reads start after them instead of passing over
+/// every leased key on each lease (keeps invariant 6).
+#[derive(Debug, Default)]
+pub(crate) struct Leases {
+    /// Keys leased by the dispatcher, kept until the commit that records their outcome, so
+    /// leasing skips them.
+    pub(crate) keys: HashSet<EntryKey>,
+    /// A key such that every entry of the destination with a smaller key is in `keys`; `None`
+    /// means the start of the range. Reads raise it to the last key they passed over, and
+    /// the writer lowers it after each commit that adds an entry below it, and after a failed
+    /// commit whose leases are released while their entries remain.
+    scan_from: Option<EntryKey>,
+}
+
+impl Leases {
+    /// Returns the key where a read of `destination`'s queue starts.
+    pub(crate) fn scan_start(&self, destination: DestinationId) -> EntryKey {
+        self.scan_from.unwrap_or_else(|| EntryKey::first_of(destination))
+    }
+
+    /// Records that every entry with a key below `key` is leased.
+    ///
+    /// The caller holds the lock from before its snapshot, so no commit published in between
+    /// has lowered the start below an entry the read did not see.
+    pub(crate) fn advance_to(&mut self, key: EntryKey) {
+        debug_assert!(self.scan_from.is_none_or(|from| from <= key));
+        self.scan_from = Some(key);
+    }
+
+    /// Makes the next read start at or before `key`, an entry that is not leased.
+    pub(crate) fn lower_to(&mut self, key: EntryKey) {
+        if self.scan_from.is_some_and(|from| key < from) {
+            self.scan_from = Some(key);
+        }
     }
 }
 
@@ -132,7 +171,7 @@ impl Shared {
                 id,
                 name: state.name.clone(),
                 pending: state.pending.load(Ordering::Acquire),
-                leased: state.leased().len() as u64,
+                leased: state.leased().keys.len() as u64,
                 dead: state.dead.load(Ordering::Acquire),
             })
             .collect();

@@ -209,7 +209,7 @@ fn process(
             tracing::error!(path = %shared.path.display(), %error, "outbox commit failed");
             // The transaction was dropped without a commit, so every outcome in it is undone:
             // release its leases so the entries are delivered again.
-            release_leases(shared, &scratch.unlease);
+            release_leases(shared, &scratch.unlease, Released::EntriesKept);
             if failure.needs_reopen() {
                 shared.set_database(None);
                 *db = None;
@@ -340,7 +340,7 @@ fn fail_all(shared: &Shared, batch: Vec<Command>, failure: &Failure) {
             }
             Command::Complete(outcomes) => {
                 let keys: Vec<EntryKey> = outcomes.iter().map(|(key, _)| *key).collect();
-                release_leases(shared, &keys);
+                release_leases(shared, &keys, Released::EntriesKept);
             }
             Command::Replay { reply, .. } => {
                 let _ = reply.send(Err(failure.dead_letter_error()));
@@ -416,6 +416,8 @@ struct Scratch {
     body_releases: HashMap<u64, u32>,
     notify: HashSet<DestinationId>,
     unlease: Vec<EntryKey>,
+    /// The smallest entry key added per destination, to lower the start of its next read.
+    lowest_added: HashMap<DestinationId, EntryKey>,
     now_ms: u64,
 }
 
@@ -432,6 +434,7 @@ impl Scratch {
             body_releases: HashMap::new(),
             notify: HashSet::new(),
             unlease: Vec::new(),
+            lowest_added: HashMap::new(),
             now_ms: 0,
         }
     }
@@ -464,6 +467,14 @@ impl Scratch {
         self.next_append += 1;
         self.meta_changed = true;
         number
+    }
+
+    /// Notes a new entry: its destination's dispatcher is signalled after the commit, and its
+    /// next read starts no later than `key`.
+    fn entry_added(&mut self, key: EntryKey) {
+        self.notify.insert(key.destination);
+        let lowest = self.lowest_added.entry(key.destination).or_insert(key);
+        *lowest = (*lowest).min(key);
     }
 
     fn release_body(&mut self, event_seq: u64) {
@@ -697,9 +708,10 @@ fn apply_append(
     for (index, ids) in destinations.iter().enumerate() {
         let seq = event_seq(number, index);
         for &destination in ids {
-            tables.entries.insert(EntryKey { destination, due_ms, event_seq: seq }, &[][..])?;
+            let key = EntryKey { destination, due_ms, event_seq: seq };
+            tables.entries.insert(key, &[][..])?;
             scratch.counter(destination).0 += 1;
-            scratch.notify.insert(destination);
+            scratch.entry_added(key);
         }
     }
     Ok(event_seq(number, 0)..event_seq(number, events.len()))
@@ -747,7 +759,7 @@ fn apply_outcome(
             };
             let new_key = EntryKey { due_ms, ..key };
             tables.entries.insert(new_key, moved.encode().as_slice())?;
-            scratch.notify.insert(key.destination);
+            scratch.entry_added(new_key);
         }
         Outcome::Dead(letter) => {
             let event = read_event(&tables.bodies, key.event_seq)?.unwrap_or_else(|error| {
@@ -871,7 +883,7 @@ fn replay(
         let counter = scratch.counter(dead_key.destination);
         counter.0 += 1;
         decrement(&mut counter.1);
-        scratch.notify.insert(dead_key.destination);
+        scratch.entry_added(key);
         replayed.moved.push(key);
     }
     Ok(Ok(replayed))
@@ -1055,7 +1067,13 @@ fn publish(shared: &Shared, state: &mut WriterState, scratch: Scratch, durable: 
         }
     }
     shared.pending_total.store(scratch.pending_total(), Ordering::Release);
-    release_leases(shared, &scratch.unlease);
+    release_leases(shared, &scratch.unlease, Released::AfterCommit);
+    // Lowered before the signal, so the dispatcher it wakes reads from the new entries.
+    for (destination, key) in &scratch.lowest_added {
+        if let Some(target) = shared.destination(*destination) {
+            target.leased().lower_to(*key);
+        }
+    }
     for destination in &scratch.notify {
         if let Some(target) = shared.destination(*destination) {
             target.notify.notify_one();
@@ -1079,18 +1097,33 @@ fn publish_counters(shared: &Shared, counters: &HashMap<DestinationId, (u64, u64
     shared.pending_total.store(total, Ordering::Release);
 }
 
+/// The state of the entries whose leases are released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Released {
+    /// The commit that recorded their outcomes removed or moved them.
+    AfterCommit,
+    /// Their outcomes were not stored (the commit failed), so they are queued again as they
+    /// were and the next read must start at or before them.
+    EntriesKept,
+}
+
 /// Removes keys from the leased sets, after the commit that recorded their outcome or after
 /// that commit failed.
-fn release_leases(shared: &Shared, keys: &[EntryKey]) {
+fn release_leases(shared: &Shared, keys: &[EntryKey], released: Released) {
     let mut by_destination: HashMap<DestinationId, Vec<EntryKey>> = HashMap::new();
     for key in keys {
         by_destination.entry(key.destination).or_default().push(*key);
     }
     for (destination, keys) in by_destination {
         if let Some(target) = shared.destination(destination) {
-            let mut leased = target.leased();
-            for key in keys {
-                leased.remove(&key);
+            let mut leases = target.leased();
+            for key in &keys {
+                leases.keys.remove(key);
+            }
+            if released == Released::EntriesKept
+                && let Some(lowest) = keys.iter().min()
+            {
+                leases.lower_to(*lowest);
             }
         }
     }
@@ -1195,11 +1228,32 @@ mod tests {
         let a = shared.destination_id("a").unwrap();
         let key = |event_seq| EntryKey { destination: a, due_ms: 1, event_seq };
         let state = shared.destination(a).unwrap();
-        state.leased().extend([key(1), key(2), key(3)]);
-        release_leases(&shared, &[key(2), key(9)]);
-        let leased = state.leased();
-        assert!(leased.contains(&key(1)));
-        assert!(!leased.contains(&key(2)));
-        assert!(leased.contains(&key(3)));
+        state.leased().keys.extend([key(1), key(2), key(3)]);
+        release_leases(&shared, &[key(2), key(9)], Released::AfterCommit);
+        let leases = state.leased();
+        assert!(leases.keys.contains(&key(1)));
+        assert!(!leases.keys.contains(&key(2)));
+        assert!(leases.keys.contains(&key(3)));
+    }
+
+    #[test]
+    fn failed_commit_moves_scan_start_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = OutboxOptions { cache_size_bytes: 1 << 20, max_pending_entries: 10 };
+        let clock: crate::store::Clock = Arc::new(|| 0);
+        let (shared, _) = state::open(&dir.path().join("o.redb"), &["a"], options, clock).unwrap();
+        let a = shared.destination_id("a").unwrap();
+        let key = |event_seq| EntryKey { destination: a, due_ms: 1, event_seq };
+        let state = shared.destination(a).unwrap();
+        {
+            let mut leases = state.leased();
+            leases.keys.extend([key(1), key(2), key(3)]);
+            leases.advance_to(key(3));
+        }
+
+        release_leases(&shared, &[key(1)], Released::AfterCommit);
+        assert_eq!(state.leased().scan_start(a), key(3));
+        release_leases(&shared, &[key(2)], Released::EntriesKept);
+        assert_eq!(state.leased().scan_start(a), key(2));
     }
 }
