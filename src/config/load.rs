@@ -252,6 +252,7 @@ impl<'a> Loader<'a> {
             ("max_batch_body_bytes", &mut limits.max_batch_body_bytes),
             ("max_events_per_request", &mut limits.max_events_per_request),
             ("max_events_per_batch_request", &mut limits.max_events_per_batch_request),
+            ("max_buffered_body_bytes", &mut limits.max_buffered_body_bytes),
         ] {
             if let Some(value) = reader.get(name) {
                 match self.positive(value, &reader.key(name)) {
@@ -259,6 +260,25 @@ impl<'a> Loader<'a> {
                     None => ok = false,
                 }
             }
+        }
+        let largest_body = limits.max_body_bytes.max(limits.max_batch_body_bytes);
+        match reader.get("max_buffered_body_bytes") {
+            // Unset, the budget grows with the body limits, so raising them alone stays valid.
+            None => {
+                limits.max_buffered_body_bytes = limits.max_buffered_body_bytes.max(largest_body)
+            }
+            Some(value) if ok && limits.max_buffered_body_bytes < largest_body => {
+                self.problem(
+                    Some(value.span()),
+                    reader.key("max_buffered_body_bytes"),
+                    format!(
+                        "must be at least {largest_body}, the larger of max_body_bytes and \
+                         max_batch_body_bytes, or no request of the largest size could be read"
+                    ),
+                );
+                ok = false;
+            }
+            Some(_) => {}
         }
         if let Some(value) = reader.get("retry_after") {
             match self.duration(value, &reader.key("retry_after")) {

@@ -52,6 +52,10 @@ pub struct Config {
     pub destinations: Vec<Arc<Destination>>,
 }
 
+/// The default of [`IngestLimits::max_buffered_body_bytes`]: 256 MiB, room for twelve bodies
+/// at the default `/batch` limit of 20 MiB.
+pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 256 << 20;
+
 /// Limits applied to ingest requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestLimits {
@@ -63,21 +67,27 @@ pub struct IngestLimits {
     pub max_events_per_request: usize,
     /// Maximum events in one `POST /batch` request.
     pub max_events_per_batch_request: usize,
+    /// Maximum bytes of request bodies held in memory at once, over all connections. A request
+    /// whose body would pass it gets a 503 with `Retry-After`, so that many concurrent uploads
+    /// cannot exhaust memory. At least the larger of the two body limits.
+    pub max_buffered_body_bytes: usize,
     /// The `Retry-After` sent with a 503 when the outbox cannot take events (over its quota,
-    /// disk full); whole seconds are sent.
+    /// disk full) or request bodies fill `max_buffered_body_bytes`; whole seconds are sent.
     pub retry_after: Duration,
 }
 
 impl Default for IngestLimits {
     /// Returns Amplitude's limits with a 30-second `Retry-After`: 2,000 events per request on
     /// both endpoints, and bodies of 1 MiB for `/2/httpapi` and 20 MiB for `/batch`. Amplitude
-    /// documents 1 MB and 20 MB, so the binary units accept every body it accepts.
+    /// documents 1 MB and 20 MB, so the binary units accept every body it accepts. Bodies in
+    /// memory are capped at 256 MiB over all connections.
     fn default() -> IngestLimits {
         IngestLimits {
             max_body_bytes: 1 << 20,
             max_batch_body_bytes: 20 << 20,
             max_events_per_request: 2000,
             max_events_per_batch_request: 2000,
+            max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
             retry_after: Duration::from_secs(30),
         }
     }

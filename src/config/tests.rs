@@ -464,3 +464,23 @@ parameters = { token = { file = "token" } }
         "can't convert \"***\" to a number"
     );
 }
+
+#[test]
+fn buffered_body_budget_covers_largest_body() {
+    let base = "[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\n";
+    let config = parse(&format!("[ingest]\nmax_buffered_body_bytes = 50_000_000\n{base}")).unwrap();
+    assert_eq!(config.ingest.max_buffered_body_bytes, 50_000_000);
+
+    // Unset, the budget grows to the largest body limit.
+    let config = parse(&format!("[ingest]\nmax_batch_body_bytes = 500_000_000\n{base}")).unwrap();
+    assert_eq!(config.ingest.max_buffered_body_bytes, 500_000_000);
+
+    let text = format!("[ingest]\nmax_buffered_body_bytes = 1000\n{base}");
+    let problems = problems(&text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("sluice.toml:2:27"), "{problems:?}");
+    assert!(
+        problems[0].contains("max_buffered_body_bytes: must be at least 20971520"),
+        "{problems:?}"
+    );
+}
