@@ -14,6 +14,11 @@ use std::time::Duration;
 use crate::template::{Template, Value};
 
 mod load;
+
+pub(crate) use load::{MAX_TEMPLATE_FILE_BYTES, read_bounded_bytes};
+
+/// The largest configuration file read, in bytes. Files it names have their own limits.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 64 << 20;
 #[cfg(test)]
 mod tests;
 
@@ -407,9 +412,12 @@ impl Config {
         match path {
             None => Config::parse(DEFAULT_CONFIG, "<embedded default>", PathBuf::from("."), None),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+                let failed = |error: &dyn fmt::Display| ConfigError {
                     problems: vec![format!("cannot read config file {}: {error}", path.display())],
-                })?;
+                };
+                let bytes = read_bounded_bytes(path, MAX_CONFIG_FILE_BYTES)
+                    .map_err(|error| failed(&error))?;
+                let text = String::from_utf8(bytes).map_err(|error| failed(&error))?;
                 let base = path.parent().map(PathBuf::from).unwrap_or_default();
                 let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
                 Config::parse(&text, &path.display().to_string(), base, Some(path.to_owned()))
