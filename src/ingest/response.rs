@@ -201,7 +201,8 @@ impl Reply {
 }
 
 /// Appends `,"name":{"field":[i,...],...}` when `map` is not empty.
-/// The most characters of a client-sent header value, method or path quoted in an error.
+/// The maximum number of characters of a client-sent header value, method or path quoted in
+/// an error.
 const MAX_QUOTED_CHARS: usize = 100;
 
 /// Returns `text` cut to [`MAX_QUOTED_CHARS`] characters, with `...` when it was cut, so that
