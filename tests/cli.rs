@@ -231,3 +231,27 @@ fn serve_rejects_batched_url_reading_input() {
     }
     assert!(!dir.path().join("state").exists(), "serve created its state before refusing");
 }
+
+#[test]
+fn endless_input_files_are_not_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("body.ftl");
+    std::fs::write(&template, "${input.a}").unwrap();
+    let template = template.to_str().unwrap();
+
+    let output = sluice(&["render", "--template", template, "--data", "/dev/zero"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("cannot read data file /dev/zero: file is larger than"), "{stderr}");
+
+    let output = sluice(&["render", "--template", "/dev/zero", "--data", template], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("cannot read template /dev/zero: file is larger than"), "{stderr}");
+
+    let output = sluice(&["queues", "--config", "/dev/zero"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("/dev/zero"), "{stderr}");
+    assert!(stderr.contains("file is larger than"), "{stderr}");
+}

@@ -287,6 +287,16 @@ async fn wrong_content_type_is_rejected() {
 }
 
 #[tokio::test]
+async fn long_content_type_is_not_echoed_whole() {
+    let server = TestServer::start().await;
+    let content_type = format!("text/{}", "x".repeat(60_000));
+    let response = server.post("/2/httpapi", &content_type, b"{}").await;
+    assert_rejected(&server, &response, 400, "Invalid content type");
+    assert!(response.body.len() < 1000, "{} bytes", response.body.len());
+    assert!(response.body.contains("Content-Type is text/xxx"), "{}", response.body);
+}
+
+#[tokio::test]
 async fn compressed_body_is_rejected() {
     let server = TestServer::start().await;
     let request = b"POST /2/httpapi HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n\r\n{}";
@@ -355,6 +365,72 @@ async fn batch_endpoint_has_its_own_size_limit() {
     assert_rejected(&server, &response, 413, "Payload too large");
     let response = server.post_json("/batch", &body).await;
     assert_eq!(response.status, 200, "{}", response.body);
+}
+
+/// Posts `body` until the response has `status`, at most 200 times, and returns that response.
+///
+/// The server reads another connection's body at its own pace, so a test that needs that body
+/// held in memory repeats its request until the server's state shows in the response.
+async fn post_until_status(
+    server: &TestServer,
+    body: &[u8],
+    status: u16,
+) -> ingest_support::HttpResponse {
+    let mut response = server.post_json("/2/httpapi", body).await;
+    for _ in 0..200 {
+        if response.status == status {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        response = server.post_json("/2/httpapi", body).await;
+    }
+    response
+}
+
+#[tokio::test]
+async fn bodies_in_memory_share_one_budget() {
+    let limits = IngestLimits {
+        max_body_bytes: 8000,
+        max_batch_body_bytes: 8000,
+        max_buffered_body_bytes: 10_000,
+        ..IngestLimits::default()
+    };
+    let server = TestServer::start_with(
+        limits,
+        ingest_support::sample_sources(),
+        ingest_support::outbox_options(),
+    )
+    .await;
+    let event = |padding: usize| {
+        let pad = "x".repeat(padding);
+        format!(r#"{{"event_type":"a","user_id":"user-1","event_properties":{{"pad":"{pad}"}}}}"#)
+    };
+    let large = body(NODE_KEY, &[&event(4000)]);
+    let small = body(NODE_KEY, &[&event(1000)]);
+
+    // A slow upload sends 7000 bytes of an 8000-byte body and never sends the rest.
+    let mut slow = server.connect().await;
+    slow.write(
+        b"POST /2/httpapi HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8000\r\n\r\n",
+    )
+    .await;
+    slow.write(&[b' '; 7000]).await;
+
+    let response = post_until_status(&server, &large, 503).await;
+    assert_eq!(response.status, 503, "{}", response.body);
+    assert_eq!(response.field("error"), Some(text("Service unavailable")), "{}", response.body);
+    assert!(response.body.contains("max_buffered_body_bytes 10000"), "{}", response.body);
+    assert_eq!(response.header("retry-after"), Some("30"));
+
+    // A body that fits in what the slow upload leaves is still accepted.
+    let response = server.post_json("/2/httpapi", &small).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+
+    // Closing the slow upload returns its share of the budget.
+    drop(slow);
+    let response = post_until_status(&server, &large, 200).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(server.stored_events().len(), 2);
 }
 
 #[tokio::test]

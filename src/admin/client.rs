@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
@@ -21,11 +22,18 @@ use super::{AdminError, ErrorCode};
 /// their snippets stays well below it.
 const MAX_RESPONSE_BYTES: usize = 256 << 20;
 
+/// How long a request may take from the handshake to the last byte of the response. Every
+/// operation reads or writes at most 10,000 entries per request, so a server that takes this
+/// long is most likely stuck or overloaded.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A connection to the admin socket of a running server.
 #[derive(Debug)]
 pub struct Client {
     stream: UnixStream,
     path: PathBuf,
+    /// [`RESPONSE_TIMEOUT`], shorter in tests.
+    response_timeout: Duration,
 }
 
 /// The error body of the admin API.
@@ -48,7 +56,11 @@ impl Client {
     /// bytes), so no server could have created it.
     pub async fn connect(path: &Path) -> Result<Option<Client>, AdminError> {
         match UnixStream::connect(path).await {
-            Ok(stream) => Ok(Some(Client { stream, path: path.to_owned() })),
+            Ok(stream) => Ok(Some(Client {
+                stream,
+                path: path.to_owned(),
+                response_timeout: RESPONSE_TIMEOUT,
+            })),
             Err(error)
                 if matches!(
                     error.kind(),
@@ -132,6 +144,43 @@ impl Client {
         body: Option<Vec<u8>>,
     ) -> Result<T, AdminError> {
         let path = self.path.display().to_string();
+        let timeout = self.response_timeout;
+        let exchange = self.exchange(method, uri, body);
+        let Ok(result) = tokio::time::timeout(timeout, exchange).await else {
+            return Err(AdminError::Client(format!(
+                "admin request to {path} timed out after {}: sluice serve accepted the \
+                 connection but did not respond; check its log and `GET /health`",
+                humantime::format_duration(timeout)
+            )));
+        };
+        let (status, bytes) = result?;
+
+        if status == StatusCode::OK {
+            return serde_json::from_slice(&bytes).map_err(|error| {
+                AdminError::Client(format!(
+                    "admin request to {path} failed: reading the response: {error}"
+                ))
+            });
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => {
+                Err(AdminError::Remote { code: body.error.code, message: body.error.message })
+            }
+            Err(_) => Err(AdminError::Client(format!(
+                "admin API at {path} responded with {status}: {}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ))),
+        }
+    }
+
+    /// Sends one request and reads the whole response.
+    async fn exchange(
+        self,
+        method: Method,
+        uri: String,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Bytes), AdminError> {
+        let path = self.path.display().to_string();
         let failed = |what: &str, error: &dyn std::fmt::Display| {
             AdminError::Client(format!("admin request to {path} failed: {what}: {error}"))
         };
@@ -139,8 +188,9 @@ impl Client {
             hyper::client::conn::http1::handshake(TokioIo::new(self.stream))
                 .await
                 .map_err(|error| failed("handshake", &error))?;
-        // Drives the connection; it ends when the response has been read and the sender dropped.
-        let driver = tokio::spawn(connection);
+        // Drives the connection until the response has been read, or until this future is
+        // dropped on a timeout.
+        let _driver = AbortOnDrop(tokio::spawn(connection));
 
         let mut builder =
             Request::builder().method(method).uri(uri).header(header::HOST, "localhost");
@@ -158,22 +208,16 @@ impl Client {
             .await
             .map_err(|error| failed("reading the response", &error))?
             .to_bytes();
-        drop(sender);
-        driver.abort();
+        Ok((status, bytes))
+    }
+}
 
-        if status == StatusCode::OK {
-            return serde_json::from_slice(&bytes)
-                .map_err(|error| failed("reading the response", &error));
-        }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => {
-                Err(AdminError::Remote { code: body.error.code, message: body.error.message })
-            }
-            Err(_) => Err(AdminError::Client(format!(
-                "admin API at {path} responded with {status}: {}",
-                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-            ))),
-        }
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -216,5 +260,26 @@ mod tests {
         let stale = std::os::unix::net::UnixListener::bind(&missing).unwrap();
         drop(stale);
         assert!(Client::connect(&missing).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn silent_server_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin.sock");
+        // Accepts connections and never responds, like a server that is stuck.
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let accepting = tokio::spawn(async move {
+            let mut open_streams = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                open_streams.push(stream);
+            }
+        });
+
+        let mut client = Client::connect(&path).await.unwrap().unwrap();
+        client.response_timeout = Duration::from_millis(200);
+        let error = client.queues().await.unwrap_err().to_string();
+        assert!(error.contains("timed out after 200ms"), "{error}");
+        assert!(error.contains(&path.display().to_string()), "{error}");
+        accepting.abort();
     }
 }

@@ -73,8 +73,11 @@ pub fn locate(config: Option<&Path>, state_dir: Option<&Path>) -> Result<Locatio
 }
 
 fn read_file(path: &Path) -> Result<Location, LocateError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| LocateError::Read { path: path.to_owned(), source })?;
+    let read_error = |source| LocateError::Read { path: path.to_owned(), source };
+    let bytes = crate::config::read_bounded_bytes(path, crate::config::MAX_CONFIG_FILE_BYTES)
+        .map_err(read_error)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|error| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, error)))?;
     let invalid = |message: String| LocateError::Invalid { path: path.to_owned(), message };
     let table: toml::Table =
         toml::from_str(&text).map_err(|error| invalid(error.message().to_owned()))?;

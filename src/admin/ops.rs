@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{debug, info};
 
 use super::api::{
     ActionItem, ActionReport, DeadList, DropReport, LetterDetail, LetterKey, LetterSummary,
@@ -235,7 +235,8 @@ impl Admin {
     /// With keys, a missing key or an unreadable letter is reported in the problems and the
     /// others go on. With a destination, it replays the dead letters the destination holds
     /// when it starts, in pages of 1,000; letters that die again meanwhile are left for the
-    /// next run, so a destination that keeps rejecting them cannot keep it going. A
+    /// next run, so a destination that keeps rejecting them cannot keep it going. Letters that
+    /// another command replays or purges meanwhile are skipped without a problem. A
     /// destination that is no longer configured is rejected.
     pub async fn replay(&self, target: &Target) -> Result<ActionReport, AdminError> {
         self.act(target, Action::Replay).await
@@ -410,7 +411,7 @@ impl Admin {
                 .push((key.clone(), DeadLetterKey { destination: id, event_seq: key.event_id }));
         }
 
-        let done = self.act_on_letters(selected, action, &mut report).await?;
+        let done = self.act_on_letters(selected, action, &mut report, Missing::Report).await?;
         report.count = done.len() as u64;
         report.letters = done;
         if report.count > 0 {
@@ -474,7 +475,10 @@ impl Admin {
                 }
             }
 
-            report.count += self.act_on_letters(selected, action, &mut report).await?.len() as u64;
+            // A letter gone since its page was read was replayed or purged by another command.
+            // It is no longer dead, so nothing is left to do and nothing went wrong.
+            let done = self.act_on_letters(selected, action, &mut report, Missing::Skip).await?;
+            report.count += done.len() as u64;
             if reached_end {
                 break;
             }
@@ -489,13 +493,15 @@ impl Admin {
     }
 
     /// Replays or purges the letters concurrently, so that the outbox writer commits them
-    /// together, and returns those done in the order given. Missing letters, unreadable ones and
-    /// failed commits go to the report's problems.
+    /// together, and returns those done in the order given. Unreadable letters and failed
+    /// commits go to the report's problems, and so do missing letters unless `missing` is
+    /// [`Missing::Skip`].
     async fn act_on_letters(
         &self,
         letters: Vec<(LetterKey, DeadLetterKey)>,
         action: Action,
         report: &mut ActionReport,
+        missing: Missing,
     ) -> Result<Vec<ActionItem>, AdminError> {
         let mut tasks = JoinSet::new();
         for (index, (_, key)) in letters.iter().enumerate() {
@@ -525,6 +531,9 @@ impl Admin {
             match result {
                 Ok(queued_as) => done.push(ActionItem { key: key.clone(), queued_as }),
                 // Gone since it was selected: another command took it.
+                Err(DeadLetterError::NotFound { .. }) if missing == Missing::Skip => {
+                    debug!(letter = %key, "dead letter already replayed or purged; skipped");
+                }
                 Err(DeadLetterError::NotFound { .. }) => {
                     report.problems.push(Problem {
                         key: Some(key.clone()),
@@ -622,6 +631,15 @@ fn summary(destination: &str, letter: DeadLetterSummary) -> LetterSummary {
         response_snippet: letter.response_snippet,
         event_bytes: letter.event_bytes,
     }
+}
+
+/// The handling of a letter that no longer exists in [`Admin::act_on_letters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    /// Adds it to the report's problems, because the operator named it.
+    Report,
+    /// Leaves it out: it was selected from a listing that another command has since acted on.
+    Skip,
 }
 
 fn not_found(key: &LetterKey) -> AdminError {
@@ -819,6 +837,71 @@ mod tests {
         let counts = outbox.counts();
         assert_eq!((counts[0].pending, counts[0].dead), (1005, 0));
         assert_eq!((counts[1].pending, counts[1].dead), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn letters_taken_by_another_command_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("o.redb"), &["a"], options()).unwrap();
+        let a = outbox.destination_id("a").unwrap();
+        append(&outbox, &["one", "two", "three"], &[a]).await;
+        kill_all(&outbox, a).await;
+        let admin = Admin::new(outbox.clone(), Some(vec!["a".into()]));
+        let page = admin.read_page(a, None, DeadLetterOrder::OldestFirst, 10).await.unwrap();
+        let selected: Vec<(LetterKey, DeadLetterKey)> = page
+            .iter()
+            .map(|(_, key, _)| {
+                (LetterKey { destination: "a".into(), event_id: key.event_seq }, *key)
+            })
+            .collect();
+        // Another command replays the first letter after this page was read.
+        outbox.replay_dead_letter(selected[0].1).await.unwrap();
+
+        let mut report = ActionReport::default();
+        let done = admin
+            .act_on_letters(selected.clone(), Action::Replay, &mut report, Missing::Skip)
+            .await
+            .unwrap();
+        assert_eq!(done.len(), 2);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+
+        let mut report = ActionReport::default();
+        let done = admin
+            .act_on_letters(selected, Action::Purge, &mut report, Missing::Report)
+            .await
+            .unwrap();
+        assert!(done.is_empty());
+        assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
+    }
+
+    #[tokio::test]
+    async fn concurrent_replays_of_a_destination_report_no_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::open(&dir.path().join("o.redb"), &["a"], options()).unwrap();
+        let a = outbox.destination_id("a").unwrap();
+        let new: Vec<NewEvent> = (0..500)
+            .map(|i| NewEvent { body: event(&format!("event {i}")), destinations: vec![a] })
+            .collect();
+        outbox.append(new).await.unwrap();
+        kill_all(&outbox, a).await;
+        let admin = Admin::new(outbox.clone(), Some(vec!["a".into()]));
+        let target = Target::Destination { destination: "a".into() };
+
+        let (first, second, third, fourth) = tokio::join!(
+            admin.replay(&target),
+            admin.replay(&target),
+            admin.replay(&target),
+            admin.replay(&target)
+        );
+        let mut replayed = 0;
+        for report in [first, second, third, fourth] {
+            let report = report.unwrap();
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
+            replayed += report.count;
+        }
+        assert_eq!(replayed, 500);
+        let counts = outbox.counts();
+        assert_eq!((counts[0].pending, counts[0].dead), (500, 0));
     }
 
     #[tokio::test]

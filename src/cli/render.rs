@@ -5,16 +5,23 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::{EXIT_PROBLEMS, RenderArgs, print_stdout};
+use crate::config::{MAX_TEMPLATE_FILE_BYTES, read_bounded_bytes as read_bounded};
 use crate::template::{Template, Value};
+
+/// The largest data file read, in bytes: the largest `/batch` body that ingest accepts by
+/// default.
+const MAX_DATA_BYTES: u64 = 20 << 20;
 
 /// Renders the template and prints the output exactly, without adding a line break.
 ///
 /// A template or render error prints the error report to standard error and returns exit
 /// code 1.
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
-    let source = std::fs::read_to_string(&args.template)
+    let source = read_bounded(&args.template, MAX_TEMPLATE_FILE_BYTES)
         .with_context(|| format!("cannot read template {}", args.template.display()))?;
-    let data_text = std::fs::read(&args.data)
+    let source = String::from_utf8(source)
+        .with_context(|| format!("cannot read template {}", args.template.display()))?;
+    let data_text = read_bounded(&args.data, MAX_DATA_BYTES)
         .with_context(|| format!("cannot read data file {}", args.data.display()))?;
     let data = Value::from_json_slice(&data_text)
         .with_context(|| format!("data file {} is not valid JSON", args.data.display()))?;

@@ -33,7 +33,7 @@ const MAX_CONCURRENCY: i64 = 10_000;
 const MAX_IN_FLIGHT: i64 = 1_000_000;
 
 /// The largest template file read, in bytes.
-const MAX_TEMPLATE_FILE_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_TEMPLATE_FILE_BYTES: u64 = 4 << 20;
 
 /// The largest secret file read, in bytes.
 const MAX_SECRET_FILE_BYTES: u64 = 64 << 10;
@@ -256,6 +256,7 @@ impl<'a> Loader<'a> {
             ("max_batch_body_bytes", &mut limits.max_batch_body_bytes),
             ("max_events_per_request", &mut limits.max_events_per_request),
             ("max_events_per_batch_request", &mut limits.max_events_per_batch_request),
+            ("max_buffered_body_bytes", &mut limits.max_buffered_body_bytes),
         ] {
             if let Some(value) = reader.get(name) {
                 match self.positive(value, &reader.key(name)) {
@@ -263,6 +264,25 @@ impl<'a> Loader<'a> {
                     None => ok = false,
                 }
             }
+        }
+        let largest_body = limits.max_body_bytes.max(limits.max_batch_body_bytes);
+        match reader.get("max_buffered_body_bytes") {
+            // Unset, the budget grows with the body limits, so raising them alone stays valid.
+            None => {
+                limits.max_buffered_body_bytes = limits.max_buffered_body_bytes.max(largest_body)
+            }
+            Some(value) if ok && limits.max_buffered_body_bytes < largest_body => {
+                self.problem(
+                    Some(value.span()),
+                    reader.key("max_buffered_body_bytes"),
+                    format!(
+                        "must be at least {largest_body}, the larger of max_body_bytes and \
+                         max_batch_body_bytes, or no request of the largest size could be read"
+                    ),
+                );
+                ok = false;
+            }
+            Some(_) => {}
         }
         if let Some(value) = reader.get("retry_after") {
             match self.duration(value, &reader.key("retry_after")) {
@@ -1334,16 +1354,51 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// Reads a UTF-8 file of at most `max` bytes; a larger one (or a device such as /dev/zero) is
-/// an error rather than an unbounded read.
+/// Reads a UTF-8 regular file of at most `max` bytes, for files the configuration names.
+///
+/// A FIFO, socket or device is rejected before it is opened, because opening a FIFO without
+/// a writer blocks for good and a device such as /dev/zero never ends.
 fn read_bounded(path: &Path, max: u64) -> std::io::Result<String> {
+    let file_type = std::fs::metadata(path)?.file_type();
+    if !file_type.is_file() && !file_type.is_dir() {
+        return Err(std::io::Error::other(format!(
+            "it is {}, not a regular file; point it at a regular file",
+            describe_file_type(file_type)
+        )));
+    }
+    let bytes = read_bounded_bytes(path, max)?;
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "file is not UTF-8"))
+}
+
+/// Names a file type that is not a regular file or directory, for messages.
+fn describe_file_type(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
+    }
+}
+
+/// Reads at most `max` bytes of `path`. A larger file, or one that never ends such as
+/// /dev/zero, is an error rather than an unbounded read.
+///
+/// Any kind of file is read, so `--config <(command)` works.
+pub(crate) fn read_bounded_bytes(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut text = String::new();
-    std::fs::File::open(path)?.take(max + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > max {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
         return Err(std::io::Error::other(format!("file is larger than {max} bytes")));
     }
-    Ok(text)
+    Ok(bytes)
 }
 
 /// Builds a template that prints `text` as it is, whatever it contains.

@@ -14,6 +14,11 @@ use std::time::Duration;
 use crate::template::{Template, Value};
 
 mod load;
+
+pub(crate) use load::{MAX_TEMPLATE_FILE_BYTES, read_bounded_bytes};
+
+/// The largest configuration file read, in bytes. Files it names have their own limits.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 64 << 20;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +57,10 @@ pub struct Config {
     pub destinations: Vec<Arc<Destination>>,
 }
 
+/// The default of [`IngestLimits::max_buffered_body_bytes`]: 256 MiB, room for twelve bodies
+/// at the default `/batch` limit of 20 MiB.
+pub const DEFAULT_MAX_BUFFERED_BODY_BYTES: usize = 256 << 20;
+
 /// Limits applied to ingest requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IngestLimits {
@@ -63,21 +72,27 @@ pub struct IngestLimits {
     pub max_events_per_request: usize,
     /// Maximum events in one `POST /batch` request.
     pub max_events_per_batch_request: usize,
+    /// Maximum bytes of request bodies held in memory at once, over all connections. A request
+    /// whose body would pass it gets a 503 with `Retry-After`, so that many concurrent uploads
+    /// cannot exhaust memory. At least the larger of the two body limits.
+    pub max_buffered_body_bytes: usize,
     /// The `Retry-After` sent with a 503 when the outbox cannot take events (over its quota,
-    /// disk full); whole seconds are sent.
+    /// disk full) or request bodies fill `max_buffered_body_bytes`; whole seconds are sent.
     pub retry_after: Duration,
 }
 
 impl Default for IngestLimits {
     /// Returns Amplitude's limits with a 30-second `Retry-After`: 2,000 events per request on
     /// both endpoints, and bodies of 1 MiB for `/2/httpapi` and 20 MiB for `/batch`. Amplitude
-    /// documents 1 MB and 20 MB, so the binary units accept every body it accepts.
+    /// documents 1 MB and 20 MB, so the binary units accept every body it accepts. Bodies in
+    /// memory are capped at 256 MiB over all connections.
     fn default() -> IngestLimits {
         IngestLimits {
             max_body_bytes: 1 << 20,
             max_batch_body_bytes: 20 << 20,
             max_events_per_request: 2000,
             max_events_per_batch_request: 2000,
+            max_buffered_body_bytes: DEFAULT_MAX_BUFFERED_BODY_BYTES,
             retry_after: Duration::from_secs(30),
         }
     }
@@ -397,9 +412,12 @@ impl Config {
         match path {
             None => Config::parse(DEFAULT_CONFIG, "<embedded default>", PathBuf::from("."), None),
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|error| ConfigError {
+                let failed = |error: &dyn fmt::Display| ConfigError {
                     problems: vec![format!("cannot read config file {}: {error}", path.display())],
-                })?;
+                };
+                let bytes = read_bounded_bytes(path, MAX_CONFIG_FILE_BYTES)
+                    .map_err(|error| failed(&error))?;
+                let text = String::from_utf8(bytes).map_err(|error| failed(&error))?;
                 let base = path.parent().map(PathBuf::from).unwrap_or_default();
                 let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
                 Config::parse(&text, &path.display().to_string(), base, Some(path.to_owned()))

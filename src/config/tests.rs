@@ -408,7 +408,41 @@ fn endless_files_are_not_read_whole() {
                 kind = \"stdout\"\ntemplate_file = \"/dev/zero\"\n";
     let problems = problems(text);
     assert_eq!(problems.len(), 2, "{problems:?}");
-    assert!(problems.iter().all(|p| p.contains("larger than")), "{problems:?}");
+    for problem in &problems {
+        assert!(problem.contains("it is a character device, not a regular file"), "{problem}");
+    }
+}
+
+#[test]
+fn fifos_are_rejected_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    // Opening a FIFO that no process writes to would block this test for good.
+    let text = format!(
+        "[sources.s]\napi_keys = [{{ file = \"{0}\" }}]\n[destinations.d]\n\
+         kind = \"stdout\"\ntemplate_file = \"{0}\"\n",
+        fifo.display()
+    );
+    let problems = problems(&text);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("cannot read secret file"), "{problems:?}");
+    assert!(problems[1].contains("cannot read template file"), "{problems:?}");
+    for problem in &problems {
+        assert!(problem.contains("it is a FIFO, not a regular file"), "{problem}");
+    }
+}
+
+#[test]
+fn endless_config_file_is_not_read_whole() {
+    let error = Config::load(Some(std::path::Path::new("/dev/zero"))).unwrap_err();
+    assert_eq!(error.problems.len(), 1, "{:?}", error.problems);
+    assert!(
+        error.problems[0].contains("cannot read config file /dev/zero: file is larger than"),
+        "{:?}",
+        error.problems
+    );
 }
 
 #[test]
@@ -526,4 +560,24 @@ url = "http://127.0.0.1:9000/hook"
     );
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains(r#"unknown destination kind "webhook""#), "{problems:?}");
+}
+
+#[test]
+fn buffered_body_budget_covers_largest_body() {
+    let base = "[sources.s]\napi_keys = \"any\"\n[destinations.d]\nkind = \"stdout\"\n";
+    let config = parse(&format!("[ingest]\nmax_buffered_body_bytes = 50_000_000\n{base}")).unwrap();
+    assert_eq!(config.ingest.max_buffered_body_bytes, 50_000_000);
+
+    // Unset, the budget grows to the largest body limit.
+    let config = parse(&format!("[ingest]\nmax_batch_body_bytes = 500_000_000\n{base}")).unwrap();
+    assert_eq!(config.ingest.max_buffered_body_bytes, 500_000_000);
+
+    let text = format!("[ingest]\nmax_buffered_body_bytes = 1000\n{base}");
+    let problems = problems(&text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("sluice.toml:2:27"), "{problems:?}");
+    assert!(
+        problems[0].contains("max_buffered_body_bytes: must be at least 20971520"),
+        "{problems:?}"
+    );
 }

@@ -17,7 +17,8 @@
 //!    400).
 //! 2. The body must fit the endpoint's limit: a larger `Content-Length` is rejected before any
 //!    byte is read, and a body without one is rejected as soon as it grows past the limit
-//!    (413).
+//!    (413). A body that would bring the bodies held by all connections past
+//!    `max_buffered_body_bytes` gets 503 with `Retry-After`.
 //! 3. The body is parsed once ([`amplitude`]): invalid JSON, invalid UTF-8, a body that is not
 //!    an object, or nesting deeper than 128 levels gets 400; too many events gets 413. Events
 //!    are written in their stored form while they are read (`transcode`). An event that
@@ -43,6 +44,8 @@ mod transcode;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use tokio::sync::Semaphore;
 
 use crate::config::{ApiKeys, Config, IngestLimits, Source};
 use crate::store::{DestinationId, Outbox};
@@ -84,7 +87,13 @@ struct StateInner {
     destinations: Vec<DestinationId>,
     sources: Vec<Source>,
     limits: IngestLimits,
+    /// One permit per byte of request body that connections may hold in memory together
+    /// (`limits.max_buffered_body_bytes`). A request takes permits as its body arrives and
+    /// returns them when its response is built.
+    body_budget: Arc<Semaphore>,
     quota_warnings: LogThrottle,
+    /// Throttles the warning for requests rejected because `body_budget` ran out.
+    budget_warnings: LogThrottle,
     /// Throttles the warning for rejected requests.
     rejection_warnings: LogThrottle,
 }
@@ -98,12 +107,15 @@ impl IngestState {
         sources: Vec<Source>,
         limits: IngestLimits,
     ) -> IngestState {
+        let budget = limits.max_buffered_body_bytes.min(Semaphore::MAX_PERMITS);
         let inner = StateInner {
             outbox,
             destinations,
             sources,
             limits,
+            body_budget: Arc::new(Semaphore::new(budget)),
             quota_warnings: LogThrottle::new(),
+            budget_warnings: LogThrottle::new(),
             rejection_warnings: LogThrottle::new(),
         };
         IngestState { inner: Arc::new(inner) }

@@ -95,7 +95,9 @@ impl Reply {
     /// Builds a 400 for a `Content-Type` other than JSON.
     pub fn invalid_content_type(found: Option<&str>) -> Reply {
         let detail = match found {
-            Some(found) => format!("Content-Type is {found}; send the body as application/json"),
+            Some(found) => {
+                format!("Content-Type is {}; send the body as application/json", excerpt(found))
+            }
             None => "Content-Type is missing; send the body as application/json".to_owned(),
         };
         Reply::error(StatusCode::BAD_REQUEST, "Invalid content type", &detail)
@@ -136,14 +138,16 @@ impl Reply {
 
     /// Builds the 404 for a path no route serves.
     pub fn not_found(path: &str) -> Reply {
-        let detail =
-            format!("no endpoint at {path}; send events to POST /2/httpapi or POST /batch");
+        let detail = format!(
+            "no endpoint at {}; send events to POST /2/httpapi or POST /batch",
+            excerpt(path)
+        );
         Reply::error(StatusCode::NOT_FOUND, "Invalid request path", &detail)
     }
 
     /// Builds the 405 for a method the path does not take.
     pub fn method_not_allowed(method: &str, path: &str, allow: &'static str) -> Reply {
-        let detail = format!("{path} does not take {method}; use {allow}");
+        let detail = format!("{path} does not take {}; use {allow}", excerpt(method));
         let mut reply = Reply::error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed", &detail);
         reply.allow = Some(allow);
         reply
@@ -151,8 +155,10 @@ impl Reply {
 
     /// Builds the 415 for a `Content-Encoding` other than identity.
     pub fn unsupported_encoding(found: &str) -> Reply {
-        let detail =
-            format!("Content-Encoding {found} is not supported; send the body uncompressed");
+        let detail = format!(
+            "Content-Encoding {} is not supported; send the body uncompressed",
+            excerpt(found)
+        );
         Reply::error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported content encoding", &detail)
     }
 
@@ -195,6 +201,19 @@ impl Reply {
 }
 
 /// Appends `,"name":{"field":[i,...],...}` when `map` is not empty.
+/// The maximum number of characters of a client-sent header value, method or path quoted in
+/// an error.
+const MAX_QUOTED_CHARS: usize = 100;
+
+/// Returns `text` cut to [`MAX_QUOTED_CHARS`] characters, with `...` when it was cut, so that
+/// a client cannot make an error response or a log line as large as its headers.
+fn excerpt(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]).into(),
+        None => text.into(),
+    }
+}
+
 fn write_index_map(body: &mut String, name: &str, map: &BTreeMap<&'static str, Vec<usize>>) {
     if map.is_empty() {
         return;
@@ -300,6 +319,27 @@ mod tests {
         let body = parse(&Reply::missing_field("events", "events is missing"));
         assert_eq!(body.get("missing_field"), Some(&Value::from("events")));
         assert_eq!(body.get("error"), Some(&Value::from("Request missing required field")));
+    }
+
+    #[test]
+    fn quoted_client_values_are_cut() {
+        let long = "\u{fffd}".repeat(5000);
+        let replies = [
+            Reply::invalid_content_type(Some(&long)),
+            Reply::unsupported_encoding(&long),
+            Reply::not_found(&format!("/{long}")),
+            Reply::method_not_allowed(&long, "/batch", "POST, OPTIONS"),
+        ];
+        for reply in replies {
+            assert!(reply.body.len() < 600, "{} bytes: {}", reply.body.len(), reply.body);
+            assert!(
+                reply.body.contains(&format!("{}...", "\u{fffd}".repeat(99))),
+                "{}",
+                reply.body
+            );
+        }
+        let short = Reply::invalid_content_type(Some("text/html"));
+        assert!(short.body.contains("Content-Type is text/html;"), "{}", short.body);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -188,15 +189,34 @@ async fn ingest(
     }
     let length_hint = content_length(request.headers()).unwrap_or(0);
 
-    let read = read_body(request.into_body(), max_body_bytes, length_hint);
-    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
-        Ok(Ok(body)) => body,
+    let read = read_body(request.into_body(), max_body_bytes, length_hint, &state.body_budget);
+    // The reservation lives until this function returns, so the budget covers the body from
+    // its first byte until the append has committed.
+    let (body, _reservation) = match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(Ok(read)) => read,
         Ok(Err(BodyError::TooLarge)) => {
             return reject(
                 Reply::payload_too_large(&too_large_detail(max_body_bytes)),
                 peer_ip,
                 state,
             );
+        }
+        Ok(Err(BodyError::BudgetExhausted)) => {
+            let retry_after = retry_after_secs(state);
+            if let Some(held_back) = state.budget_warnings.allow(now_ms()) {
+                warn!(
+                    peer = %peer_ip,
+                    max_buffered_body_bytes = state.limits.max_buffered_body_bytes,
+                    held_back,
+                    "request bodies in memory reached their limit; rejecting requests with 503"
+                );
+            }
+            let detail = format!(
+                "sluice holds the most request bodies in memory that it may \
+                 (max_buffered_body_bytes {}); retry after {retry_after} seconds",
+                state.limits.max_buffered_body_bytes
+            );
+            return Reply::unavailable(&detail, retry_after);
         }
         Ok(Err(BodyError::Read(error))) => {
             let detail = format!("reading the request body failed: {error}");
@@ -299,17 +319,24 @@ fn too_large_detail(max_body_bytes: usize) -> String {
 
 enum BodyError {
     TooLarge,
+    /// The bodies held by all connections would pass `max_buffered_body_bytes`.
+    BudgetExhausted,
     Read(hyper::Error),
 }
 
-/// Reads the whole body, failing as soon as it grows past `max_bytes`.
+/// Reads the whole body, failing as soon as it grows past `max_bytes` or past what `budget`
+/// has left.
 ///
-/// A body that arrives in one piece is returned without copying.
+/// Returns the body with one permit of `budget` per byte. Permits are taken as bytes arrive
+/// rather than for the announced `Content-Length`, so a client that announces a large body and
+/// sends nothing takes no permits. A body that arrives in one piece is returned without copying.
 async fn read_body(
     mut body: Incoming,
     max_bytes: usize,
     length_hint: usize,
-) -> Result<Bytes, BodyError> {
+    budget: &Arc<Semaphore>,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), BodyError> {
+    let mut reservation: Option<OwnedSemaphorePermit> = None;
     let mut first: Option<Bytes> = None;
     let mut joined: Option<BytesMut> = None;
     let mut total = 0usize;
@@ -323,6 +350,7 @@ async fn read_body(
         if total > max_bytes {
             return Err(BodyError::TooLarge);
         }
+        reserve(budget, &mut reservation, data.len())?;
         if let Some(buffer) = joined.as_mut() {
             buffer.extend_from_slice(&data);
         } else if let Some(previous) = first.take() {
@@ -334,11 +362,34 @@ async fn read_body(
             first = Some(data);
         }
     }
-    Ok(match (joined, first) {
+    let body = match (joined, first) {
         (Some(buffer), _) => buffer.freeze(),
         (None, Some(data)) => data,
         (None, None) => Bytes::new(),
-    })
+    };
+    Ok((body, reservation))
+}
+
+/// Takes `bytes` permits from `budget` without waiting and adds them to `reservation`.
+fn reserve(
+    budget: &Arc<Semaphore>,
+    reservation: &mut Option<OwnedSemaphorePermit>,
+    bytes: usize,
+) -> Result<(), BodyError> {
+    let mut remaining = bytes;
+    while remaining > 0 {
+        // The semaphore hands out at most u32::MAX permits per call.
+        let count = u32::try_from(remaining).unwrap_or(u32::MAX);
+        let permit = Arc::clone(budget)
+            .try_acquire_many_owned(count)
+            .map_err(|_| BodyError::BudgetExhausted)?;
+        match reservation {
+            Some(held) => held.merge(permit),
+            None => *reservation = Some(permit),
+        }
+        remaining -= count as usize;
+    }
+    Ok(())
 }
 
 /// Parses, validates and normalizes the events of a body and encodes each once.
