@@ -1,6 +1,6 @@
 //! Render throughput of template vectors, measured the same way as `tools/freemarker-bench`.
 //!
-//! Each vector folder holds `template.ftl`, `data.json` and `expected.txt`. The template is
+//! Each vector folder contains `template.ftl`, `data.json` and `expected.txt`. The template is
 //! compiled once and the data parsed once; the first render must equal `expected.txt` byte for
 //! byte, or the program exits with an error before timing anything. Then every vector is rendered
 //! in turn for `--warmup` seconds in total, and each vector is measured alone for `--measure`
@@ -34,6 +34,11 @@ struct Args {
     /// Seconds each vector is measured for (0 to 600).
     #[arg(long, default_value_t = 2.0)]
     measure: f64,
+    /// Render each vector exactly this many times, without warm-up or timing, and print the
+    /// count. Instruction counts from `valgrind --tool=callgrind` over such a run do not depend
+    /// on the load of the machine.
+    #[arg(long)]
+    renders: Option<u64>,
     /// Vector folders, each holding template.ftl, data.json and expected.txt.
     #[arg(required = true)]
     vectors: Vec<PathBuf>,
@@ -109,6 +114,16 @@ fn main() -> Result<(), String> {
             .map_err(|error| format!("{} failed to render: {error}", template.name()))?;
         Ok(black_box(out.len()))
     };
+
+    if let Some(count) = args.renders {
+        for (vector, vars) in &prepared {
+            for _ in 0..count {
+                render(&vector.template, vars)?;
+            }
+            println!("{}\t{count} renders", vector.name);
+        }
+        return Ok(());
+    }
 
     let warmup_start = Instant::now();
     while warmup_start.elapsed() < warmup {
