@@ -5,7 +5,9 @@
 //! byte, or the program exits with an error before timing anything. Then every vector is rendered
 //! in turn for `--warmup` seconds in total, and each vector is measured alone for `--measure`
 //! seconds, rendering into one reused `String` cleared before each render. One line per vector
-//! goes to stdout: `NAME<TAB>RENDERS_PER_SECOND`.
+//! goes to stdout: `NAME<TAB>PER_CPU_SECOND<TAB>PER_SECOND`, renders per second of CPU time this
+//! process used (from `/proc/self/schedstat`, so Linux only) and per second of elapsed time.
+//! CPU time is what other processes on a loaded machine do not take away.
 //!
 //! ```text
 //! cargo run --release --example render_throughput -- tests/fixtures/freemarker-vectors/*-dest-*
@@ -78,6 +80,19 @@ fn read_text(path: &PathBuf) -> Result<String, String> {
     fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
 
+/// Returns the CPU time this process has used: the first field of `/proc/self/schedstat`, in
+/// nanoseconds. The process renders on one thread, so that is all of it.
+fn process_cpu_time() -> Result<Duration, String> {
+    let path = "/proc/self/schedstat";
+    let text = fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {path} for the CPU time (Linux only): {error}"))?;
+    let field = text.split_whitespace().next().unwrap_or_default();
+    let nanos = field
+        .parse::<u64>()
+        .map_err(|_| format!("invalid CPU time {field:?} in {path}; expected nanoseconds"))?;
+    Ok(Duration::from_nanos(nanos))
+}
+
 fn parse_seconds(option: &str, seconds: f64) -> Result<Duration, String> {
     if !(0.0..=600.0).contains(&seconds) {
         return Err(format!("--{option} must be between 0 and 600 seconds, got {seconds}"));
@@ -135,6 +150,7 @@ fn main() -> Result<(), String> {
     }
     for (vector, vars) in &prepared {
         let mut renders = 0u64;
+        let cpu_start = process_cpu_time()?;
         let start = Instant::now();
         let elapsed = loop {
             for _ in 0..BATCH {
@@ -146,7 +162,13 @@ fn main() -> Result<(), String> {
                 break elapsed;
             }
         };
-        println!("{}\t{:.1}", vector.name, renders as f64 / elapsed.as_secs_f64());
+        let cpu = process_cpu_time()?.saturating_sub(cpu_start).max(Duration::from_nanos(1));
+        println!(
+            "{}\t{:.1}\t{:.1}",
+            vector.name,
+            renders as f64 / cpu.as_secs_f64(),
+            renders as f64 / elapsed.as_secs_f64()
+        );
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 // Usage:
 //   FtlBench [--warmup SECONDS] [--measure SECONDS] VECTOR_DIR...
 //
-// Each VECTOR_DIR holds template.ftl, data.json and expected.txt. The template is compiled once
+// Each VECTOR_DIR contains template.ftl, data.json and expected.txt. The template is compiled once
 // and the data model built once, with the configuration and JSON mapping of the oracle
 // (FtlOracle.newConfiguration and FtlOracle.parseJson, compiled beside this file). The first
 // render of each vector must equal expected.txt byte for byte, otherwise the program stops with
@@ -12,14 +12,20 @@
 // --measure seconds. Every render writes into one reused StringWriter, cleared before each
 // render, as sluice clears its reused String.
 //
-// Output: one line per vector on stdout, "NAME<TAB>RENDERS_PER_SECOND" with one decimal.
+// Output: one line per vector on stdout, "NAME<TAB>PER_CPU_SECOND<TAB>PER_SECOND": renders per
+// second of CPU time the whole JVM used (the rendering thread, JIT compiler and garbage
+// collector threads), then renders per second of elapsed time, each with one decimal. CPU time
+// is what other processes on a loaded machine do not take away.
 // Exit status 2: usage error or unreadable vector.
 
 import freemarker.template.Configuration;
 import freemarker.template.Template;
 import freemarker.template.TemplateException;
 
+import com.sun.management.OperatingSystemMXBean;
+
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -127,6 +133,8 @@ public final class FtlBench {
             vectors.add(vector);
         }
 
+        OperatingSystemMXBean os =
+                (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long sink = 0;
         try {
             long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
@@ -139,6 +147,7 @@ public final class FtlBench {
             }
             for (Vector vector : vectors) {
                 long renders = 0;
+                long cpuStart = os.getProcessCpuTime();
                 long start = System.nanoTime();
                 long end = start + (long) (measureSeconds * 1e9);
                 long now;
@@ -149,8 +158,11 @@ public final class FtlBench {
                     renders += BATCH;
                     now = System.nanoTime();
                 } while (now < end);
+                long cpuNanos = os.getProcessCpuTime() - cpuStart;
+                double perCpuSecond = renders / (Math.max(cpuNanos, 1) / 1e9);
                 double perSecond = renders / ((now - start) / 1e9);
-                System.out.println(vector.name + "\t" + String.format(Locale.ROOT, "%.1f", perSecond));
+                System.out.println(vector.name + "\t" + String.format(Locale.ROOT, "%.1f\t%.1f",
+                        perCpuSecond, perSecond));
             }
         } catch (TemplateException | IOException e) {
             System.err.println("freemarker-bench: a render failed after the first: " + e.getMessage());
