@@ -18,7 +18,7 @@
 
 use std::fs;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -54,7 +54,7 @@ struct Vector {
 }
 
 impl Vector {
-    fn load(dir: &PathBuf) -> Result<Vector, String> {
+    fn load(dir: &Path) -> Result<Vector, String> {
         let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let source = read_text(&dir.join("template.ftl"))?;
         let data_path = dir.join("data.json");
@@ -76,7 +76,7 @@ impl Vector {
     }
 }
 
-fn read_text(path: &PathBuf) -> Result<String, String> {
+fn read_text(path: &Path) -> Result<String, String> {
     fs::read_to_string(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
 }
 
