@@ -190,3 +190,20 @@ fn template_is_send_and_sync() {
     fn shared<T: Send + Sync + 'static>() {}
     shared::<Template>();
 }
+
+/// `.name` keeps the position where it last found its key. Hashes that store the key elsewhere,
+/// or lack it, must still read correctly in the first render and in later ones.
+#[test]
+fn dot_lookup_follows_changing_key_order() {
+    let template =
+        Template::compile("order", "<#list items as i>${i.b!\"-\"},</#list>").expect("compiles");
+    let data = Value::from_json_str(
+        r#"{"items": [{"a": 1, "b": 2}, {"b": 3, "a": 4}, {"c": 5}, {"x": 0, "y": 0, "b": 6},
+            {"a": 7, "b": null}, {"b": 8}]}"#,
+    )
+    .expect("valid JSON");
+    let items = data.get("items").expect("items is present");
+    for _ in 0..3 {
+        assert_eq!(template.render(&[("items", items)]).expect("renders"), "2,3,-,6,-,8,");
+    }
+}

@@ -29,7 +29,7 @@ pub enum ExprKind {
     /// A variable.
     Var(Var),
     /// `target.name`.
-    Dot(Box<Expr>, String),
+    Dot(Box<Expr>, DotKey),
     /// `target[key]`, where key is a number, string or range.
     Index(Box<Expr>, Box<Expr>),
     /// A range: `start..end`, `start..<end`, `start..*length` or `start..`.
@@ -87,8 +87,8 @@ pub struct CallCache(pub std::sync::Mutex<Option<Cached>>);
 /// A compiled pattern with the text it was compiled from.
 #[derive(Clone)]
 pub enum Cached {
-    /// A regular expression; the key is the pattern, a NUL and the flags.
-    Regex(String, std::sync::Arc<super::regex::JavaRegex>),
+    /// A regular expression with the pattern and flags it was compiled from.
+    Regex(String, super::regex::RegexFlags, std::sync::Arc<super::regex::JavaRegex>),
     /// A number format with the locale it was parsed for.
     Number(String, super::locale::Locale, std::sync::Arc<super::number::NumberFormat>),
     /// A date format.
@@ -112,6 +112,48 @@ impl PartialEq for CallCache {
 impl std::fmt::Debug for CallCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CallCache")
+    }
+}
+
+/// The name after `.` in `target.name`, with the position where it was last found.
+///
+/// Events from one source usually list their keys in the same order, so the key tends to sit at
+/// the same index of every hash one `.name` reads. A lookup first compares the key at that index
+/// and hashes only when it differs. The position is a hint shared by every render of the
+/// template: it is checked before use, so a stale or racing value costs a hash lookup and never
+/// gives a wrong result.
+pub struct DotKey {
+    /// The key.
+    pub name: String,
+    /// The index of `name` in the hash it was last found in.
+    pub hint: std::sync::atomic::AtomicUsize,
+}
+
+impl DotKey {
+    /// Creates the key `name` with no position known yet.
+    pub fn new(name: String) -> DotKey {
+        DotKey { name, hint: std::sync::atomic::AtomicUsize::new(0) }
+    }
+}
+
+impl Clone for DotKey {
+    /// Returns the same key with no position known yet.
+    fn clone(&self) -> DotKey {
+        DotKey::new(self.name.clone())
+    }
+}
+
+impl PartialEq for DotKey {
+    /// Compares the names only, since the position never changes what `.name` means.
+    fn eq(&self, other: &DotKey) -> bool {
+        self.name == other.name
+    }
+}
+
+impl std::fmt::Debug for DotKey {
+    /// Shows the name as a string, as debug output showed it before positions were kept.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.name, f)
     }
 }
 

@@ -97,7 +97,7 @@ impl<'a> Renderer<'a> {
             ExprKind::Dot(target, name) => {
                 let target_value = self.eval(target)?;
                 return match target_value {
-                    Val::Hash(hash) => Ok(hash.get(name)),
+                    Val::Hash(hash) => Ok(hash.get_with_hint(name)),
                     Val::Empty | Val::Nothing => Ok(None),
                     other => Err(self.expected(target.span, "`.`", "a hash", &other)),
                 };
@@ -462,7 +462,11 @@ impl<'a> Renderer<'a> {
                 ));
             }
         }
-        let mut text = self.to_text(&left, left_span)?.into_owned();
+        // A chain `a + b + c` appends to the string the previous `+` built instead of copying it.
+        let mut text = match left {
+            Val::Str(Cow::Owned(text)) => text,
+            _ => self.to_text(&left, left_span)?.into_owned(),
+        };
         let right_text = self.to_text(&right, right_span)?;
         text.push_str(&right_text);
         Ok(Val::Str(Cow::Owned(text)))

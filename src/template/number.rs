@@ -411,6 +411,11 @@ impl Number {
     /// Divides (`a / b`), giving a `BigDecimal` with `max(12, scale of a, scale of b)` fraction
     /// digits, rounded half up.
     pub fn div(&self, other: &Number) -> Result<Number, NumberError> {
+        if let (Some(a), Some(b)) = (self.small_parts(), other.small_parts()) {
+            if let Some(quotient) = div_small(a, b) {
+                return quotient;
+            }
+        }
         let (a, b) = (self.decimal()?, other.decimal()?);
         if b.unscaled.is_zero() {
             return Err(NumberError::DivisionByZero);
@@ -511,6 +516,15 @@ impl Number {
             Repr::Int(i) => i64::from(*i),
             Repr::Long(i) => *i,
             Repr::Double(d) => *d as i64,
+            // Dropping the fraction of a small decimal needs no big integers; the quotient fits.
+            Repr::Small { unscaled, scale } if (0..=18).contains(scale) => {
+                unscaled / 10i64.pow(*scale as u32)
+            }
+            // The same in `i128`, whose low 64 bits are the `long` value, as with big integers.
+            Repr::Big(d) if (0..=38).contains(&d.scale) => match d.unscaled.to_i128() {
+                Some(unscaled) => (unscaled / 10i128.pow(d.scale as u32)) as i64,
+                None => low_u64(&d.truncated_integer()) as i64,
+            },
             _ => match self.decimal() {
                 Ok(d) => low_u64(&d.truncated_integer()) as i64,
                 Err(_) => 0,
@@ -1281,6 +1295,29 @@ fn align_small(a: i64, sa: i64, b: i64, sb: i64) -> Option<(i128, i128, i64)> {
     let shift_a = u32::try_from(scale - sa).ok().filter(|s| *s <= 18)?;
     let shift_b = u32::try_from(scale - sb).ok().filter(|s| *s <= 18)?;
     Some((i128::from(a) * 10i128.pow(shift_a), i128::from(b) * 10i128.pow(shift_b), scale))
+}
+
+/// Divides two small decimals as [`Number::div`] does, in `i128`.
+///
+/// Returns `None` when the shifted numerator could overflow, so the caller uses big integers.
+fn div_small((a, sa): (i64, i64), (b, sb): (i64, i64)) -> Option<Result<Number, NumberError>> {
+    if b == 0 {
+        return Some(Err(NumberError::DivisionByZero));
+    }
+    let scale = sa.max(sb).max(ENGINE_SCALE);
+    let shift = scale + sb - sa;
+    let shift_numerator = u32::try_from(shift).ok().filter(|s| *s <= 36)?;
+    let numerator = i128::from(a).checked_mul(10i128.pow(shift_numerator))?;
+    let denominator = i128::from(b);
+    let quotient = numerator / denominator;
+    let remainder = numerator % denominator;
+    // Half up: away from zero when the dropped part is at least half the divisor.
+    let rounded = if remainder.unsigned_abs() * 2 >= denominator.unsigned_abs() {
+        if (numerator < 0) == (denominator < 0) { quotient + 1 } else { quotient - 1 }
+    } else {
+        quotient
+    };
+    Some(Number::from_decimal_i128(rounded, scale))
 }
 
 fn align(a: &Decimal, b: &Decimal) -> (BigInt, BigInt, i64) {
@@ -2155,6 +2192,77 @@ mod tests {
     fn division_keeps_operand_scale() {
         let divided = number("1.0000000000000").div(&number("3")).unwrap();
         assert_eq!(divided.to_string(), "0.3333333333333");
+    }
+
+    /// Returns `text` held as a big decimal, which skips the `i64` and `i128` fast paths.
+    fn big(text: &str) -> Number {
+        let decimal = number(text).decimal().unwrap().into_owned();
+        Number(Repr::Big(Box::new(decimal)))
+    }
+
+    #[test]
+    fn small_division_matches_big_division() {
+        let operands = [
+            "0",
+            "1",
+            "-1",
+            "3",
+            "-3",
+            "7",
+            "1000",
+            "2.5",
+            "-2.5",
+            "0.001",
+            "1.0000000000000",
+            "1709648400000",
+            "-1709648551482",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "0.5",
+            "1e3",
+            "1e-13",
+            "123456789.123456789",
+        ];
+        for a in operands {
+            for b in operands {
+                let fast = number(a).div(&number(b));
+                let slow = big(a).div(&big(b));
+                match (fast, slow) {
+                    (Ok(fast), Ok(slow)) => {
+                        let (fast, slow) = (fast.decimal().unwrap(), slow.decimal().unwrap());
+                        assert_eq!(fast.unscaled, slow.unscaled, "{a} / {b}: unscaled value");
+                        assert_eq!(fast.scale, slow.scale, "{a} / {b}: scale");
+                    }
+                    (fast, slow) => assert_eq!(fast.err(), slow.err(), "{a} / {b}: error"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_value_fast_paths_match_big_integers() {
+        let values = [
+            "0",
+            "1.5",
+            "-1.5",
+            "2.999999999999999999",
+            "-0.000000000000000001",
+            "1709648400.000000000000",
+            "-1709648400.000000000000",
+            "9223372036854775807.9",
+            "9223372036854775808.5",
+            "-9223372036854775809.5",
+            "18446744073709551617.25",
+            "170141183460469231731687303715884105727",
+            "1e-38",
+            "-1e-30",
+        ];
+        for text in values {
+            let decimal = number(text).decimal().unwrap().into_owned();
+            let expected = low_u64(&decimal.truncated_integer()) as i64;
+            assert_eq!(number(text).java_long_value(), expected, "{text} as parsed");
+            assert_eq!(big(text).java_long_value(), expected, "{text} as a big decimal");
+        }
     }
 
     #[test]

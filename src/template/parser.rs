@@ -1189,7 +1189,10 @@ impl<'s> Parser<'s> {
                     };
                     self.advance();
                     let span = expr.span.to(span);
-                    expr = Spanned::new(ExprKind::Dot(Box::new(expr), name), span);
+                    expr = Spanned::new(
+                        ExprKind::Dot(Box::new(expr), super::ast::DotKey::new(name)),
+                        span,
+                    );
                 }
                 Token::LBracket => {
                     self.advance();

@@ -1,5 +1,7 @@
 //! The settings `<#setting>` changes during a render, and the text conversions they drive.
 
+use std::borrow::Cow;
+
 use super::ast::{NumberDigits, Setting};
 use super::date::{DateFormat, DateKind, TimeZone};
 use super::locale::Locale;
@@ -10,7 +12,7 @@ use super::number::{Number, NumberFormat};
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The `number_format` text as set.
-    pub number_format_text: String,
+    pub number_format_text: Cow<'static, str>,
     /// The parsed `number_format`.
     pub number_format: NumberFormat,
     /// The texts of `true` and `false`; `None` for the default, which refuses to print booleans
@@ -30,7 +32,7 @@ static UTC: std::sync::LazyLock<TimeZone> = std::sync::LazyLock::new(TimeZone::u
 impl Default for Settings {
     fn default() -> Settings {
         Settings {
-            number_format_text: "computer".to_owned(),
+            number_format_text: Cow::Borrowed("computer"),
             number_format: NumberFormat::Computer,
             boolean_format: None,
             date_formats: [None, None, None],
@@ -47,7 +49,7 @@ impl Settings {
             Setting::NumberFormat => {
                 self.number_format =
                     NumberFormat::parse_in(value, self.locale).map_err(|e| e.to_string())?;
-                self.number_format_text = value.to_owned();
+                self.number_format_text = Cow::Owned(value.to_owned());
             }
             Setting::BooleanFormat => {
                 self.boolean_format = parse_boolean_format(value)?;

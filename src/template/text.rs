@@ -116,6 +116,10 @@ fn escape_js_like(s: &str, dialect: Dialect, out: &mut String) {
     let mut at = 0;
     while at < bytes.len() {
         let byte = bytes[at];
+        if !MAY_START_ESCAPE[usize::from(byte)] {
+            at += 1;
+            continue;
+        }
         let previous = at.checked_sub(1).map(|i| bytes[i]);
         let next = bytes.get(at + 1).copied();
         let (escape, width): (Option<Escape>, usize) = match byte {
@@ -159,6 +163,24 @@ fn escape_js_like(s: &str, dialect: Dialect, out: &mut String) {
     }
     out.push_str(&s[copied..]);
 }
+
+/// The bytes that `escape_js_like` must look at: those its `match` escapes in some case. Every
+/// other byte is copied as it is.
+static MAY_START_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    let others = [b'"', b'\\', b'\'', b'/', b'<', b'>', 0x7f, 0xc2, 0xe2];
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// The escape of one character.
 enum Escape {

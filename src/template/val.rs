@@ -11,9 +11,11 @@
 
 use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
 use indexmap::IndexMap;
 
+use super::ast::DotKey;
 use super::builtins::dates::DateTime;
 use super::number::Number;
 use super::value::{Map, Value};
@@ -203,6 +205,23 @@ impl<'a> Hash<'a> {
             Hash::Data(map) => map.get(key).and_then(Val::from_data),
             Hash::Owned(map) => map.get(key).cloned().flatten(),
         }
+    }
+
+    /// Returns the value under `key.name` as [`Hash::get`] does, trying the position in
+    /// `key.hint` before hashing and storing the position where the key was found.
+    pub fn get_with_hint(&self, key: &DotKey) -> Option<Val<'a>> {
+        let Hash::Data(map) = self else {
+            return self.get(&key.name);
+        };
+        let hint = key.hint.load(Ordering::Relaxed);
+        if let Some((found, value)) = map.get_index(hint) {
+            if *found == key.name {
+                return Val::from_data(value);
+            }
+        }
+        let (index, _, value) = map.get_full(key.name.as_str())?;
+        key.hint.store(index, Ordering::Relaxed);
+        Val::from_data(value)
     }
 
     /// Returns the key and value at position `index`.

@@ -501,15 +501,19 @@ impl<'a> Renderer<'a> {
         pattern: &str,
         flags: &super::regex::RegexFlags,
     ) -> Result<std::sync::Arc<super::regex::JavaRegex>, super::regex::RegexError> {
-        let key = format!("{pattern}\0{flags:?}");
         let mut slot = call.cache.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(super::ast::Cached::Regex(cached_key, regex)) = slot.as_ref() {
-            if *cached_key == key {
+        if let Some(super::ast::Cached::Regex(cached_pattern, cached_flags, regex)) = slot.as_ref()
+        {
+            if cached_pattern == pattern && cached_flags == flags {
                 return Ok(std::sync::Arc::clone(regex));
             }
         }
         let regex = std::sync::Arc::new(super::regex::JavaRegex::compile(pattern, flags)?);
-        *slot = Some(super::ast::Cached::Regex(key, std::sync::Arc::clone(&regex)));
+        *slot = Some(super::ast::Cached::Regex(
+            pattern.to_owned(),
+            flags.clone(),
+            std::sync::Arc::clone(&regex),
+        ));
         Ok(regex)
     }
 
