@@ -510,7 +510,9 @@ impl<'a> Renderer<'a> {
 
     fn render_switch(&mut self, switch: &'a Switch, out: &mut String) -> R<Flow> {
         self.step(switch.value.span)?;
-        let value = self.eval(&switch.value)?;
+        // FreeMarker compares the value with each case only after evaluating the case, so a
+        // missing value is an error at the first case and none at all without cases.
+        let value = self.eval_opt(&switch.value)?;
         let mut matched = false;
         let mut default = None;
         for (condition, body) in &switch.cases {
@@ -521,8 +523,14 @@ impl<'a> Renderer<'a> {
                     false
                 }
                 Some(condition) => {
-                    let candidate = self.eval(condition)?;
-                    self.values_equal(&value, &candidate, switch.value.span, condition.span)?
+                    let candidate = self.eval_opt(condition)?;
+                    let Some(value) = &value else {
+                        return Err(self.missing(switch.value.span));
+                    };
+                    let Some(candidate) = candidate else {
+                        return Err(self.missing(condition.span));
+                    };
+                    self.values_equal(value, &candidate, switch.value.span, condition.span)?
                 }
             };
             if run {
@@ -585,11 +593,10 @@ impl<'a> Renderer<'a> {
         if let Some(value) = stored {
             return Ok(value.clone());
         }
-        let fallback = if target.global { &self.assigned[slot] } else { &self.globals[slot] };
-        if let Some(value) = fallback {
-            return Ok(value.clone());
-        }
-        self.data_var(&target.name).ok_or_else(|| self.missing(target.span))
+        // FreeMarker reads the current value of `<#assign x += …>` only from the template's
+        // own variables and that of `<#global x += …>` only from the globals: a variable of
+        // the data model or of the other scope counts as missing.
+        Err(self.missing(target.span))
     }
 
     fn store(&mut self, target: &AssignTarget, value: Val<'a>) {

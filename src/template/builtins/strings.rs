@@ -318,6 +318,11 @@ impl<'a> Renderer<'a> {
         target: Val<'a>,
         span: Span,
     ) -> R<Val<'a>> {
+        // The result of `?matches` is also a boolean, and `?string` formats it as one.
+        let target = match target {
+            Val::Matches(m) => Val::Bool(m.whole),
+            other => other,
+        };
         match (&target, call.args.len()) {
             (Val::Str(_) | Val::Empty | Val::Nothing | Val::Match(..), 0) => Ok(target),
             (Val::Num(n), 0) => {
