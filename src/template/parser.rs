@@ -1157,6 +1157,14 @@ impl<'s> Parser<'s> {
                     expr = Spanned::new(ExprKind::Dot(Box::new(expr), name), span);
                 }
                 Token::LBracket => {
+                    // FreeMarker rejects `3[0]` and `true[0]` while parsing.
+                    if matches!(expr.node, ExprKind::Number(_) | ExprKind::Bool(_)) {
+                        return Err(self.error_at(
+                            expr.span,
+                            "found a number or boolean literal before `[`, expected a \
+                             sequence, string or hash",
+                        ));
+                    }
                     self.advance();
                     let key = self.parse_expression()?;
                     let end = self.expect(&Token::RBracket, "`]`")?;

@@ -279,12 +279,11 @@ impl<'a> Renderer<'a> {
                 })?;
                 owned_value(parsed).unwrap_or(Val::Empty)
             }
-            BuiltIn::Number => match &target {
-                Val::Num(n) => Val::Num(n.clone()),
-                _ => match Number::parse_number(&s) {
-                    Ok(n) => Val::Num(Cow::Owned(n)),
-                    Err(e) => return Err(error(ErrorKind::Type, span, e.to_string())),
-                },
+            // FreeMarker 2.3.31 formats a number with `number_format` and parses the text
+            // back, so `?number` fails on `1,234.568` under the `number` format.
+            BuiltIn::Number => match Number::parse_number(&s) {
+                Ok(n) => Val::Num(Cow::Owned(n)),
+                Err(e) => return Err(error(ErrorKind::Type, span, e.to_string())),
             },
             BuiltIn::Boolean => match (&target, s.as_ref()) {
                 (Val::Bool(b), _) => Val::Bool(*b),
