@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::Limits;
 use super::ast::{
-    AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits, Setting,
+    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits, Setting,
     Switch,
 };
 use super::error::{ErrorKind, TemplateError};
@@ -559,6 +559,11 @@ impl<'a> Renderer<'a> {
             (AssignOp::Set, Some(value)) => self.eval(value)?,
             (AssignOp::Update(op), Some(value)) => {
                 let current = self.read_target(target)?;
+                // For `-=`, `*=`, `/=` and `%=` FreeMarker checks that the variable holds a
+                // number before it evaluates the right side.
+                if op != ArithOp::Add && !matches!(current, Val::Num(_)) {
+                    return Err(self.expected(target.span, "the assignment", "a number", &current));
+                }
                 let right = self.eval(value)?;
                 self.arithmetic(
                     op,

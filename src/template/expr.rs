@@ -107,9 +107,14 @@ impl<'a> Renderer<'a> {
                 let n = self.eval_number(operand, "unary `-`")?;
                 Val::Num(Cow::Owned(n.neg()))
             }
-            ExprKind::Pos(operand) => {
-                Val::Num(Cow::Owned(self.eval_number(operand, "unary `+`")?.into_owned()))
-            }
+            // FreeMarker's unary `+` passes a missing operand on as missing, without error.
+            ExprKind::Pos(operand) => match self.eval_opt(operand)? {
+                None => return Ok(None),
+                Some(Val::Num(n)) => Val::Num(Cow::Owned(n.into_owned())),
+                Some(other) => {
+                    return Err(self.expected(operand.span, "unary `+`", "a number", &other));
+                }
+            },
             ExprKind::Arith(ArithOp::Add, left, right) => {
                 // FreeMarker evaluates both operands of `+` before it checks either.
                 let l = self.eval_opt(left)?;
