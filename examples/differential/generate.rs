@@ -70,11 +70,60 @@ const ROOT: &[(&str, Ty)] = &[
 ];
 
 const WORDS: &[&str] = &[
-    "a", "b", "ab", "abc", "Hello", "hello world", "x,y", "a,b,,c,", " pad ", "", "é", "ß", "İ",
-    "😀", "ǅ", "Ω", "中文", "a/b", "</script>", "<!--", "]]>", "-->", "'q'", "\"dq\"", "tab\there",
-    "line\nbreak", "cr\r\n", "\\", "$", "#", "{", "}", "${", "1", "42", "-3", "1.50", "0.125",
-    "1e3", " 7 ", "true", "false", "2024-01-02 03:04:05", "2023-11-14T22:13:20Z", "2024-02-30",
-    "AbC dEf", "  lead", "trail  ", "\u{2028}", "\u{7f}", "\u{1}", "x.y.z", "a-b_c", "%20",
+    "a",
+    "b",
+    "ab",
+    "abc",
+    "Hello",
+    "hello world",
+    "x,y",
+    "a,b,,c,",
+    " pad ",
+    "",
+    "é",
+    "ß",
+    "İ",
+    "😀",
+    "ǅ",
+    "Ω",
+    "中文",
+    "a/b",
+    "</script>",
+    "<!--",
+    "]]>",
+    "-->",
+    "'q'",
+    "\"dq\"",
+    "tab\there",
+    "line\nbreak",
+    "cr\r\n",
+    "\\",
+    "$",
+    "#",
+    "{",
+    "}",
+    "${",
+    "1",
+    "42",
+    "-3",
+    "1.50",
+    "0.125",
+    "1e3",
+    " 7 ",
+    "true",
+    "false",
+    "2024-01-02 03:04:05",
+    "2023-11-14T22:13:20Z",
+    "2024-02-30",
+    "AbC dEf",
+    "  lead",
+    "trail  ",
+    "\u{2028}",
+    "\u{7f}",
+    "\u{1}",
+    "x.y.z",
+    "a-b_c",
+    "%20",
 ];
 
 const KEYS: &[&str] = &["a", "n", "inner", "list", "k", "empty", "x-y", "é", "flag"];
@@ -98,7 +147,11 @@ impl Generator {
     fn data_model(&mut self) -> String {
         let mut fields = Vec::new();
         for (name, ty) in ROOT {
-            let ty = if self.chance(5) { self.pick(&[Ty::Str, Ty::Num, Ty::Bool, Ty::Seq, Ty::Hash, Ty::Any]) } else { *ty };
+            let ty = if self.chance(5) {
+                self.pick(&[Ty::Str, Ty::Num, Ty::Bool, Ty::Seq, Ty::Hash, Ty::Any])
+            } else {
+                *ty
+            };
             let value = match (*name, ty) {
                 ("nq", Ty::Seq) => self.json_seq_of(Ty::Num),
                 ("mq", Ty::Seq) => self.json_seq_of(Ty::Any),
@@ -134,17 +187,47 @@ impl Generator {
         let mut quoted = json_quote(&text);
         if self.chance(10) {
             // JSON escapes the template never sees as such: a \u escape and a surrogate pair.
-            quoted.insert_str(quoted.len() - 1, self.pick(&["\\u00e9", "\\ud83d\\ude00", "\\/", "\\u0041"]));
+            quoted.insert_str(
+                quoted.len() - 1,
+                self.pick(&["\\u00e9", "\\ud83d\\ude00", "\\/", "\\u0041"]),
+            );
         }
         quoted
     }
 
     fn json_number(&mut self) -> String {
         let forms: &[&str] = &[
-            "0", "1", "2", "3", "7", "10", "-1", "-7", "42", "100", "1.5", "1.50", "-2.5", "2.5",
-            "0.125", "3.14159", "1e3", "1.5e-7", "1E2", "-0.0", "0.1", "1234567.891",
-            "9007199254740993", "18446744073709551616", "1700000000000", "1699999999.123",
-            "0.0005", "12.345678901234567891", "-0", "1e-20", "99.99",
+            "0",
+            "1",
+            "2",
+            "3",
+            "7",
+            "10",
+            "-1",
+            "-7",
+            "42",
+            "100",
+            "1.5",
+            "1.50",
+            "-2.5",
+            "2.5",
+            "0.125",
+            "3.14159",
+            "1e3",
+            "1.5e-7",
+            "1E2",
+            "-0.0",
+            "0.1",
+            "1234567.891",
+            "9007199254740993",
+            "18446744073709551616",
+            "1700000000000",
+            "1699999999.123",
+            "0.0005",
+            "12.345678901234567891",
+            "-0",
+            "1e-20",
+            "99.99",
         ];
         self.pick(forms).to_string()
     }
@@ -254,9 +337,34 @@ impl Generator {
 
     fn text(&mut self, out: &mut String) {
         let pieces: &[&str] = &[
-            "{", "}", "\"key\": ", "[", "]", ", ", "text", " ", "  ", "\n", "\t", "é", "😀", "$",
-            "#", "<", ">", "@", "[#if x]", "[=x]", "<ann@x.io>", "a\r\nb", "$ {", "# {", "<# x>",
-            "\\", "%", "&amp;",
+            "{",
+            "}",
+            "\"key\": ",
+            "[",
+            "]",
+            ", ",
+            "text",
+            " ",
+            "  ",
+            "\n",
+            "\t",
+            "é",
+            "😀",
+            "$",
+            "#",
+            "<",
+            ">",
+            "@",
+            "[#if x]",
+            "[=x]",
+            "<ann@x.io>",
+            "a\r\nb",
+            "$ {",
+            "# {",
+            "<# x>",
+            "\\",
+            "%",
+            "&amp;",
         ];
         for _ in 0..self.rng.usize(1..4) {
             out.push_str(self.pick(pieces));
@@ -311,13 +419,14 @@ impl Generator {
         let saved_in_loop = self.in_loop;
         match self.rng.u32(0..10) {
             0..=1 => {
-                let hash = self.pick(&["h", "h.inner", "{\"a\": 1, \"b\": \"two\"}", "(h.inner)!{}"]);
+                let hash =
+                    self.pick(&["h", "h.inner", "{\"a\": 1, \"b\": \"two\"}", "(h.inner)!{}"]);
                 let value = self.fresh_name("v");
                 out.push_str(&format!("<#list {hash} as {var}, {value}>"));
                 self.scope.push(Scoped { name: var.clone(), ty: Ty::Str, is_loop: true });
                 self.scope.push(Scoped { name: value, ty: Ty::Any, is_loop: true });
                 self.in_loop = true;
-                self.list_body(out, &var);
+                self.list_body(out);
                 self.scope.pop();
                 self.scope.pop();
             }
@@ -328,7 +437,7 @@ impl Generator {
                 out.push_str(&format!("<#items as {var}>"));
                 self.scope.push(Scoped { name: var.clone(), ty, is_loop: true });
                 self.in_loop = true;
-                self.list_body(out, &var);
+                self.list_body(out);
                 self.scope.pop();
                 out.push_str("</#items>");
                 out.push_str(self.pick(&["]", "\n", ""]));
@@ -338,7 +447,7 @@ impl Generator {
                 out.push_str(&format!("<#list {seq} as {var}>"));
                 self.scope.push(Scoped { name: var.clone(), ty, is_loop: true });
                 self.in_loop = true;
-                self.list_body(out, &var);
+                self.list_body(out);
                 self.scope.pop();
             }
         }
@@ -350,7 +459,7 @@ impl Generator {
         out.push_str("</#list>");
     }
 
-    fn list_body(&mut self, out: &mut String, var: &str) {
+    fn list_body(&mut self, out: &mut String) {
         self.body(out);
         if self.chance(50) {
             let sep = self.pick(&[",", ", ", ",\n", "|"]);
@@ -360,7 +469,6 @@ impl Generator {
                 out.push_str(&format!("<#sep>{sep}"));
             }
         }
-        let _ = var;
     }
 
     fn assign_directive(&mut self, out: &mut String) {
@@ -480,7 +588,11 @@ impl Generator {
 
     fn loop_var(&mut self) -> Option<String> {
         let loops: Vec<Scoped> = self.scope.iter().filter(|v| v.is_loop).cloned().collect();
-        if loops.is_empty() { None } else { Some(loops[self.rng.usize(0..loops.len())].name.clone()) }
+        if loops.is_empty() {
+            None
+        } else {
+            Some(loops[self.rng.usize(0..loops.len())].name.clone())
+        }
     }
 
     fn default_expr(&mut self, ty: Ty, depth: u32) -> String {
@@ -548,20 +660,39 @@ impl Generator {
             6 => {
                 let n = self.expr(Ty::Num, d);
                 let builtin = self.pick(&[
-                    "?c", "?string", "?string(\"0.00\")", "?string.number", "?string.currency",
-                    "?string.percent", "?string[\"0.#\"]", "?string(\"#,##0.00;(#)\")", "?string.computer",
-                    "?string(\"000\")", "?upper_case",
+                    "?c",
+                    "?string",
+                    "?string(\"0.00\")",
+                    "?string.number",
+                    "?string.currency",
+                    "?string.percent",
+                    "?string[\"0.#\"]",
+                    "?string(\"#,##0.00;(#)\")",
+                    "?string.computer",
+                    "?string(\"000\")",
+                    "?upper_case",
                 ]);
                 format!("{}{builtin}", self.postfix_operand(&n))
             }
             7 => {
                 let c = self.expr(Ty::Bool, d);
-                let builtin = self.pick(&["?c", "?string(\"y\", \"n\")", "?string", "?then(\"on\", \"off\")"]);
+                let builtin = self.pick(&[
+                    "?c",
+                    "?string(\"y\", \"n\")",
+                    "?string",
+                    "?then(\"on\", \"off\")",
+                ]);
                 format!("{}{builtin}", self.postfix_operand(&c))
             }
             8 => {
                 let seq = self.expr(Ty::Seq, d);
-                let builtin = self.pick(&["?join(\", \")", "?join(\",\", \"none\", \".\")", "?first", "?last", "?join(\"\")"]);
+                let builtin = self.pick(&[
+                    "?join(\", \")",
+                    "?join(\",\", \"none\", \".\")",
+                    "?first",
+                    "?last",
+                    "?join(\"\")",
+                ]);
                 format!("{}{builtin}", self.postfix_operand(&seq))
             }
             9 => {
@@ -600,7 +731,10 @@ impl Generator {
             13 => {
                 let v = self.expr(Ty::Str, d);
                 let (a, b) = (self.string_literal(), self.string_literal());
-                format!("{}?switch({a}, \"first\", {b}, \"second\", \"other\")", self.postfix_operand(&v))
+                format!(
+                    "{}?switch({a}, \"first\", {b}, \"second\", \"other\")",
+                    self.postfix_operand(&v)
+                )
             }
             14 => {
                 let h = self.expr(Ty::Hash, d);
@@ -609,7 +743,12 @@ impl Generator {
             }
             _ => match self.loop_var() {
                 Some(var) => {
-                    let builtin = self.pick(&["?item_parity", "?item_cycle(\"a\", \"b\", \"c\")", "?index?c", "?counter?string"]);
+                    let builtin = self.pick(&[
+                        "?item_parity",
+                        "?item_cycle(\"a\", \"b\", \"c\")",
+                        "?index?c",
+                        "?counter?string",
+                    ]);
                     format!("{var}{builtin}")
                 }
                 None => self.variable(Ty::Str),
@@ -663,13 +802,18 @@ impl Generator {
     /// Wraps an expression in parentheses unless it is a plain operand, so a postfix
     /// built-in applies to all of it.
     fn postfix_operand(&mut self, expr: &str) -> String {
-        let plain = expr.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '"' | '?' | '(' | ')'))
-            && !expr.starts_with('-');
+        let plain = expr.chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']' | '"' | '?' | '(' | ')')
+        }) && !expr.starts_with('-');
         if plain && !self.chance(10) { expr.to_owned() } else { format!("({expr})") }
     }
 
     fn num_literal(&mut self) -> String {
-        self.pick(&["0", "1", "2", "3", "-2", "1.5", "0.5", "10", "100", "2.25", "7", "1000", "0.001", "-1.5"]).to_string()
+        self.pick(&[
+            "0", "1", "2", "3", "-2", "1.5", "0.5", "10", "100", "2.25", "7", "1000", "0.001",
+            "-1.5",
+        ])
+        .to_string()
     }
 
     fn num_expr(&mut self, depth: u32, leaf: bool) -> String {
@@ -690,13 +834,18 @@ impl Generator {
             }
             4 => {
                 let a = self.expr(Ty::Num, d);
-                let builtin = self.pick(&["?abs", "?round", "?floor", "?ceiling", "?int", "?c?length"]);
+                let builtin =
+                    self.pick(&["?abs", "?round", "?floor", "?ceiling", "?int", "?c?length"]);
                 format!("{}{builtin}", self.postfix_operand(&a))
             }
             5 => {
                 let s = self.expr(Ty::Str, d);
                 let builtin = self.pick(&[
-                    "?length", "?index_of(\"a\")", "?last_index_of(\",\")", "?number", "?index_of(\"\")",
+                    "?length",
+                    "?index_of(\"a\")",
+                    "?last_index_of(\",\")",
+                    "?number",
+                    "?index_of(\"\")",
                     "?datetime(\"yyyy-MM-dd HH:mm:ss\")?long",
                 ]);
                 format!("{}{builtin}", self.postfix_operand(&s))
@@ -707,11 +856,29 @@ impl Generator {
                 format!("{}{builtin}", self.postfix_operand(&q))
             }
             7 => {
-                let builtin = self.pick(&["nq?min", "nq?max", "nq?first", "nq?last", "h?size", "(nq?sort)?last", "nq?map(v -> v * 2)?first"]);
+                let builtin = self.pick(&[
+                    "nq?min",
+                    "nq?max",
+                    "nq?first",
+                    "nq?last",
+                    "h?size",
+                    "(nq?sort)?last",
+                    "nq?map(v -> v * 2)?first",
+                ]);
                 builtin.to_string()
             }
             8 => {
-                let s = self.pick(&["\"12\"", "\"-0.5\"", "\"1e3\"", "\".5\"", "\" 7 \"", "\"1,000\"", "\"+5\"", "s1", "\"INF\""]);
+                let s = self.pick(&[
+                    "\"12\"",
+                    "\"-0.5\"",
+                    "\"1e3\"",
+                    "\".5\"",
+                    "\" 7 \"",
+                    "\"1,000\"",
+                    "\"+5\"",
+                    "s1",
+                    "\"INF\"",
+                ]);
                 format!("{s}?number")
             }
             9 => match self.loop_var() {
@@ -767,7 +934,19 @@ impl Generator {
             }
             7 => {
                 let v = self.variable(Ty::Any);
-                let choice = self.pick(&["??", "?has_content", "?is_string", "?is_number", "?is_boolean", "?is_hash", "?is_sequence", "?is_enumerable", "?is_collection", "?is_hash_ex", "?is_date"]);
+                let choice = self.pick(&[
+                    "??",
+                    "?has_content",
+                    "?is_string",
+                    "?is_number",
+                    "?is_boolean",
+                    "?is_hash",
+                    "?is_sequence",
+                    "?is_enumerable",
+                    "?is_collection",
+                    "?is_hash_ex",
+                    "?is_date",
+                ]);
                 format!("{v}{choice}")
             }
             8 => {
@@ -787,11 +966,25 @@ impl Generator {
             }
             11 => {
                 let s = self.pick(&["\"true\"", "\"false\"", "s1", "\"yes\""]);
-                let builtin = self.pick(&["?boolean", "?matches(\"[a-z]+\")", "?matches(\"^\\\\d+$\")", "?has_content"]);
+                let builtin = self.pick(&[
+                    "?boolean",
+                    "?matches(\"[a-z]+\")",
+                    "?matches(\"^\\\\d+$\")",
+                    "?has_content",
+                ]);
                 format!("{s}{builtin}")
             }
             12 => match self.loop_var() {
-                Some(var) => format!("{var}{}", self.pick(&["?has_next", "?is_first", "?is_last", "?is_even_item", "?is_odd_item"])),
+                Some(var) => format!(
+                    "{var}{}",
+                    self.pick(&[
+                        "?has_next",
+                        "?is_first",
+                        "?is_last",
+                        "?is_even_item",
+                        "?is_odd_item"
+                    ])
+                ),
                 None => self.variable(Ty::Bool),
             },
             _ => {
@@ -808,7 +1001,8 @@ impl Generator {
         let d = depth + 1;
         match self.rng.u32(0..12) {
             0 => {
-                let items: Vec<String> = (0..self.rng.usize(0..4)).map(|_| self.expr(Ty::Any, d + 1)).collect();
+                let items: Vec<String> =
+                    (0..self.rng.usize(0..4)).map(|_| self.expr(Ty::Any, d + 1)).collect();
                 format!("[{}]", items.join(", "))
             }
             1 => {
@@ -821,13 +1015,33 @@ impl Generator {
             }
             3 => {
                 let q = self.expr(Ty::Seq, d);
-                let builtin = self.pick(&["?reverse", "?sort", "?chunk(2)?first", "?filter(v -> v??)", "?map(v -> v!\"-\")"]);
+                let builtin = self.pick(&[
+                    "?reverse",
+                    "?sort",
+                    "?chunk(2)?first",
+                    "?filter(v -> v??)",
+                    "?map(v -> v!\"-\")",
+                ]);
                 format!("{}{builtin}", self.postfix_operand(&q))
             }
-            4 => format!("{}", self.pick(&["q?sort", "nq?sort", "q?filter(v -> v?length gt 1)", "nq?map(v -> v + 1)", "nq?filter(v -> v > 1)"])),
+            4 => format!(
+                "{}",
+                self.pick(&[
+                    "q?sort",
+                    "nq?sort",
+                    "q?filter(v -> v?length gt 1)",
+                    "nq?map(v -> v + 1)",
+                    "nq?filter(v -> v > 1)"
+                ])
+            ),
             5 => {
                 let s = self.expr(Ty::Str, d);
-                let builtin = self.pick(&["?split(\",\")", "?split(\"\")", "?word_list", "?split(\"[,;]\", \"r\")"]);
+                let builtin = self.pick(&[
+                    "?split(\",\")",
+                    "?split(\"\")",
+                    "?word_list",
+                    "?split(\"[,;]\", \"r\")",
+                ]);
                 format!("{}{builtin}", self.postfix_operand(&s))
             }
             6 => {
@@ -837,7 +1051,11 @@ impl Generator {
             7 => {
                 let q = self.expr(Ty::Seq, d);
                 let (a, b) = (self.rng.i32(0..3), self.rng.i32(0..4));
-                format!("{}[{a}..{}]", self.postfix_operand(&q), if self.chance(50) { format!("*{b}") } else { b.to_string() })
+                format!(
+                    "{}[{a}..{}]",
+                    self.postfix_operand(&q),
+                    if self.chance(50) { format!("*{b}") } else { b.to_string() }
+                )
             }
             8 => "\"[1, 2, \\\"x\\\"]\"?eval_json".to_owned(),
             _ => self.variable(Ty::Seq),

@@ -61,7 +61,10 @@ struct Args {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SluiceResult {
     Output(String),
-    Error { class: &'static str, detail: String },
+    Error {
+        class: &'static str,
+        detail: String,
+    },
     /// `compile` rejected a construct as outside the supported subset.
     Unsupported(String),
     /// A limit on loop iterations, output size or steps stopped the render.
@@ -148,11 +151,13 @@ pub fn compare(sluice: &SluiceResult, oracle: &OracleResult) -> Verdict {
         }
         (SluiceResult::Unsupported(_), _) if oracle.class() == Some("parse error") => Verdict::Same,
         (SluiceResult::Unsupported(detail), _) => Verdict::Unsupported(detail.clone()),
-        (SluiceResult::Output(mine), OracleResult::Output(theirs)) if mine == theirs => Verdict::Same,
+        (SluiceResult::Output(mine), OracleResult::Output(theirs)) if mine == theirs => {
+            Verdict::Same
+        }
         (SluiceResult::Output(_), OracleResult::Output(_)) => Verdict::Differs(Difference::Output),
-        (SluiceResult::Output(_), OracleResult::Error(_)) => Verdict::Differs(
-            Difference::OracleFails(oracle.class().unwrap_or_default().to_owned()),
-        ),
+        (SluiceResult::Output(_), OracleResult::Error(_)) => {
+            Verdict::Differs(Difference::OracleFails(oracle.class().unwrap_or_default().to_owned()))
+        }
         (SluiceResult::Error { class, .. }, OracleResult::Output(_)) => {
             Verdict::Differs(Difference::SluiceFails(class))
         }
@@ -247,7 +252,8 @@ fn run(args: &Args) -> Result<bool, String> {
                 Verdict::Limitation => tally.limitations += 1,
                 Verdict::ClassOnly(mine, theirs) => {
                     tally.class_only += 1;
-                    *tally.by_kind.entry(format!("class only: {mine} / {theirs}")).or_default() += 1;
+                    *tally.by_kind.entry(format!("class only: {mine} / {theirs}")).or_default() +=
+                        1;
                 }
                 Verdict::Unsupported(detail) => {
                     tally.unsupported += 1;

@@ -37,15 +37,16 @@ pub fn shrink(oracle: &Oracle, case: &Case, difference: &Difference) -> Result<C
         candidates.dedup_by(|a, b| a.template == b.template && a.data == b.data);
         // Only candidates sluice still treats the same way need the oracle.
         let sluice: Vec<SluiceResult> = candidates.iter().map(render_with_sluice).collect();
-        let keep: Vec<usize> = (0..candidates.len())
-            .filter(|&i| could_still_differ(&sluice[i], difference))
-            .collect();
+        let keep: Vec<usize> =
+            (0..candidates.len()).filter(|&i| could_still_differ(&sluice[i], difference)).collect();
         let batch: Vec<Case> = keep.iter().map(|&i| candidates[i].clone()).collect();
         let results = oracle.run(&batch)?;
         let best = keep
             .iter()
             .zip(&results)
-            .find(|(i, theirs)| compare(&sluice[**i], theirs) == Verdict::Differs(difference.clone()))
+            .find(|(i, theirs)| {
+                compare(&sluice[**i], theirs) == Verdict::Differs(difference.clone())
+            })
             .map(|(i, _)| *i);
         match best {
             Some(i) => {

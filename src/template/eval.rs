@@ -8,8 +8,8 @@ use std::rc::Rc;
 
 use super::Limits;
 use super::ast::{
-    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits, Setting,
-    Switch,
+    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits,
+    Setting, Switch,
 };
 use super::error::{ErrorKind, TemplateError};
 use super::parser::Program;

@@ -1501,7 +1501,8 @@ impl<'s> Parser<'s> {
                     // range key (`n?string[0..1]`); only a string key names a format.
                     // NOTE: a number or range held in a variable is still taken as a format.
                     let span = target.span.to(name_span);
-                    let call = BuiltInCall { target, builtin, args, frame, cache: Default::default() };
+                    let call =
+                        BuiltInCall { target, builtin, args, frame, cache: Default::default() };
                     let bare = Spanned::new(ExprKind::BuiltIn(Box::new(call)), span);
                     let index = ExprKind::Index(Box::new(bare), Box::new(key));
                     return Ok(Spanned::new(index, span.to(end)));
