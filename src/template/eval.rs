@@ -559,7 +559,7 @@ impl<'a> Renderer<'a> {
             (AssignOp::Set, Some(value)) => self.eval(value)?,
             (AssignOp::Update(op), Some(value)) => {
                 let current = self.read_target(target)?;
-                // For `-=`, `*=`, `/=` and `%=` FreeMarker checks that the variable holds a
+                // For `-=`, `*=`, `/=` and `%=` FreeMarker checks that the variable's value is a
                 // number before it evaluates the right side.
                 if op != ArithOp::Add && !matches!(current, Val::Num(_)) {
                     return Err(self.expected(target.span, "the assignment", "a number", &current));

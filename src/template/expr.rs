@@ -296,6 +296,11 @@ impl<'a> Renderer<'a> {
 
     /// Slices a string or sequence with a range, as `target[range]` does.
     fn slice(&mut self, target: &'a Expr, value: &Val<'a>, span: Span, range: Range) -> R<Val<'a>> {
+        // FreeMarker slices the value of `missing!` as an empty sequence, not as a string.
+        if matches!(value, Val::Empty | Val::Nothing) {
+            let empty_sequence = Renderer::owned_seq(Vec::new());
+            return self.slice(target, &empty_sequence, span, range);
+        }
         let (text, seq) = match value {
             Val::Seq(seq) => (None, Some(seq)),
             Val::Hash(_) | Val::Bool(_) | Val::Matches(_) => {
