@@ -535,18 +535,17 @@ impl<'a> Renderer<'a> {
             };
             if run {
                 matched = true;
+                // In FreeMarker 2.3.31 `<#continue>` inside `<#switch>` ends the switch like
+                // `<#break>`, and the loop body goes on after `</#switch>`.
                 match self.render_nodes(body, out)? {
-                    Flow::Break => return Ok(Flow::Normal),
-                    Flow::Continue => return Ok(Flow::Continue),
+                    Flow::Break | Flow::Continue => return Ok(Flow::Normal),
                     Flow::Normal => {}
                 }
             }
         }
         if !matched {
             if let Some(body) = default {
-                if self.render_nodes(body, out)? == Flow::Continue {
-                    return Ok(Flow::Continue);
-                }
+                self.render_nodes(body, out)?;
             }
         }
         Ok(Flow::Normal)
