@@ -1183,9 +1183,9 @@ impl<'s> Parser<'s> {
                 Token::Bang => {
                     let bang = self.advance().span;
                     // FreeMarker takes what follows `!` as the default only if it parses as
-                    // an expression; `+-0` does not, so `x!+-0` is `(x!) + -0`.
+                    // an expression; `+-0` and `+!b` do not, so `x!+-0` is `(x!) + -0`.
                     let signs = matches!(self.peek(), Token::Plus | Token::Minus)
-                        && matches!(self.peek_at(1), Token::Plus | Token::Minus);
+                        && matches!(self.peek_at(1), Token::Plus | Token::Minus | Token::Bang);
                     let default = if self.at_expression_start() && !signs {
                         Some(Box::new(self.parse_expression()?))
                     } else {
