@@ -289,6 +289,11 @@ impl<'a> Renderer<'a> {
                 (Val::Bool(b), _) => Val::Bool(*b),
                 (_, "true") => Val::Bool(true),
                 (_, "false") => Val::Bool(false),
+                // FreeMarker also accepts the two words of a `boolean_format` setting.
+                (_, other) if self.settings.boolean_text(true) == Some(other) => Val::Bool(true),
+                (_, other) if self.settings.boolean_text(false) == Some(other) => {
+                    Val::Bool(false)
+                }
                 (_, other) => {
                     return Err(error(
                         ErrorKind::Evaluation,
