@@ -291,9 +291,7 @@ impl<'a> Renderer<'a> {
                 (_, "false") => Val::Bool(false),
                 // FreeMarker also accepts the two words of a `boolean_format` setting.
                 (_, other) if self.settings.boolean_text(true) == Some(other) => Val::Bool(true),
-                (_, other) if self.settings.boolean_text(false) == Some(other) => {
-                    Val::Bool(false)
-                }
+                (_, other) if self.settings.boolean_text(false) == Some(other) => Val::Bool(false),
                 (_, other) => {
                     return Err(error(
                         ErrorKind::Evaluation,
