@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use super::Limits;
 use super::ast::{
-    AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits, Setting,
-    Switch,
+    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits,
+    Setting, Switch,
 };
 use super::error::{ErrorKind, TemplateError};
 use super::parser::Program;
@@ -583,7 +583,9 @@ impl<'a> Renderer<'a> {
 
     fn render_switch(&mut self, switch: &'a Switch, out: &mut String) -> R<Flow> {
         self.step(switch.value.span)?;
-        let value = self.eval(&switch.value)?;
+        // FreeMarker compares the value with each case only after evaluating the case, so a
+        // missing value is an error at the first case and none at all without cases.
+        let value = self.eval_opt(&switch.value)?;
         let mut matched = false;
         let mut default = None;
         for (condition, body) in &switch.cases {
@@ -594,24 +596,29 @@ impl<'a> Renderer<'a> {
                     false
                 }
                 Some(condition) => {
-                    let candidate = self.eval(condition)?;
-                    self.values_equal(&value, &candidate, switch.value.span, condition.span)?
+                    let candidate = self.eval_opt(condition)?;
+                    let Some(value) = &value else {
+                        return Err(self.missing(switch.value.span));
+                    };
+                    let Some(candidate) = candidate else {
+                        return Err(self.missing(condition.span));
+                    };
+                    self.values_equal(value, &candidate, switch.value.span, condition.span)?
                 }
             };
             if run {
                 matched = true;
+                // In FreeMarker 2.3.31 `<#continue>` inside `<#switch>` ends the switch like
+                // `<#break>`, and the loop body goes on after `</#switch>`.
                 match self.render_nodes(body, out)? {
-                    Flow::Break => return Ok(Flow::Normal),
-                    Flow::Continue => return Ok(Flow::Continue),
+                    Flow::Break | Flow::Continue => return Ok(Flow::Normal),
                     Flow::Normal => {}
                 }
             }
         }
         if !matched {
             if let Some(body) = default {
-                if self.render_nodes(body, out)? == Flow::Continue {
-                    return Ok(Flow::Continue);
-                }
+                self.render_nodes(body, out)?;
             }
         }
         Ok(Flow::Normal)
@@ -624,6 +631,11 @@ impl<'a> Renderer<'a> {
             (AssignOp::Set, Some(value)) => self.eval(value)?,
             (AssignOp::Update(op), Some(value)) => {
                 let current = self.read_target(target)?;
+                // For `-=`, `*=`, `/=` and `%=` FreeMarker checks that the variable's value is a
+                // number before it evaluates the right side.
+                if op != ArithOp::Add && !matches!(current, Val::Num(_)) {
+                    return Err(self.expected(target.span, "the assignment", "a number", &current));
+                }
                 let right = self.eval(value)?;
                 self.arithmetic(
                     op,
@@ -658,11 +670,10 @@ impl<'a> Renderer<'a> {
         if let Some(value) = stored {
             return Ok(value.clone());
         }
-        let fallback = if target.global { &self.assigned[slot] } else { &self.globals[slot] };
-        if let Some(value) = fallback {
-            return Ok(value.clone());
-        }
-        self.data_var(&target.name).ok_or_else(|| self.missing(target.span))
+        // FreeMarker reads the current value of `<#assign x += …>` only from the template's
+        // own variables and that of `<#global x += …>` only from the globals: a variable of
+        // the data model or of the other scope counts as missing.
+        Err(self.missing(target.span))
     }
 
     fn store(&mut self, target: &AssignTarget, value: Val<'a>) {

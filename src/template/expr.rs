@@ -12,6 +12,7 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 use super::ast::{ArithOp, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
+use super::builtins::BuiltIn;
 use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
 use super::number::Number;
@@ -109,9 +110,14 @@ impl<'a> Renderer<'a> {
                 let n = self.eval_number(operand, "unary `-`")?;
                 Val::Num(Cow::Owned(n.neg()))
             }
-            ExprKind::Pos(operand) => {
-                Val::Num(Cow::Owned(self.eval_number(operand, "unary `+`")?.into_owned()))
-            }
+            // FreeMarker's unary `+` passes a missing operand on as missing, without error.
+            ExprKind::Pos(operand) => match self.eval_opt(operand)? {
+                None => return Ok(None),
+                Some(Val::Num(n)) => Val::Num(Cow::Owned(n.into_owned())),
+                Some(other) => {
+                    return Err(self.expected(operand.span, "unary `+`", "a number", &other));
+                }
+            },
             ExprKind::Arith(ArithOp::Add, left, right) => {
                 // FreeMarker evaluates both operands of `+` before it checks either.
                 let l = self.eval_opt(left)?;
@@ -292,6 +298,11 @@ impl<'a> Renderer<'a> {
 
     /// Slices a string or sequence with a range, as `target[range]` does.
     fn slice(&mut self, target: &'a Expr, value: &Val<'a>, span: Span, range: Range) -> R<Val<'a>> {
+        // FreeMarker slices the value of `missing!` as an empty sequence, not as a string.
+        if matches!(value, Val::Empty | Val::Nothing) {
+            let empty_sequence = Renderer::owned_seq(Vec::new());
+            return self.slice(target, &empty_sequence, span, range);
+        }
         let (text, seq) = match value {
             Val::Seq(seq) => (None, Some(seq)),
             Val::Hash(_) | Val::Bool(_) | Val::Matches(_) => {
@@ -308,6 +319,14 @@ impl<'a> Renderer<'a> {
             }
         };
         if range.len == Some(0) {
+            // FreeMarker 2.3.31 slices the result of `?map`, `?filter`, `?take_while` or
+            // `?drop_while` written directly before `[…]` as a lazily generated collection, and
+            // a zero-length range of one gives an empty string, not an empty sequence.
+            // NOTE: other empty slices of such a result are not covered; FreeMarker gives a
+            // string for some of them too (`(empty?map(f))[0..]`).
+            if is_lazy_sequence(target) {
+                return Ok(Val::Str(Cow::Borrowed("")));
+            }
             return Ok(empty());
         }
         let first = range.start;
@@ -716,4 +735,17 @@ pub fn strings_equal(left: &str, right: &str) -> Option<bool> {
 fn is_collation_ignorable(c: char) -> bool {
     ('\u{200b}'..='\u{200f}').contains(&c)
         || (u32::from(c) < 0x250 && super::text::collate(&c.to_string(), "") == Ordering::Equal)
+}
+
+/// Returns true when `expr`, inside any parentheses, is a call of a built-in whose result
+/// FreeMarker generates lazily when it is sliced at once.
+fn is_lazy_sequence(expr: &Expr) -> bool {
+    match &expr.node {
+        ExprKind::Paren(inner) => is_lazy_sequence(inner),
+        ExprKind::BuiltIn(call) => matches!(
+            call.builtin,
+            BuiltIn::Map | BuiltIn::Filter | BuiltIn::TakeWhile | BuiltIn::DropWhile
+        ),
+        _ => false,
+    }
 }

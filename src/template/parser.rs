@@ -1195,6 +1195,14 @@ impl<'s> Parser<'s> {
                     );
                 }
                 Token::LBracket => {
+                    // FreeMarker rejects `3[0]` and `true[0]` while parsing.
+                    if matches!(expr.node, ExprKind::Number(_) | ExprKind::Bool(_)) {
+                        return Err(self.error_at(
+                            expr.span,
+                            "found a number or boolean literal before `[`, expected a \
+                             sequence, string or hash",
+                        ));
+                    }
                     self.advance();
                     let key = self.parse_expression()?;
                     let end = self.expect(&Token::RBracket, "`]`")?;
@@ -1212,7 +1220,11 @@ impl<'s> Parser<'s> {
                 }
                 Token::Bang => {
                     let bang = self.advance().span;
-                    let default = if self.at_expression_start() {
+                    // FreeMarker takes what follows `!` as the default only if it parses as
+                    // an expression; `+-0` and `+!b` do not, so `x!+-0` is `(x!) + -0`.
+                    let signs = matches!(self.peek(), Token::Plus | Token::Minus)
+                        && matches!(self.peek_at(1), Token::Plus | Token::Minus | Token::Bang);
+                    let default = if self.at_expression_start() && !signs {
                         Some(Box::new(self.parse_expression()?))
                     } else {
                         None
@@ -1523,9 +1535,21 @@ impl<'s> Parser<'s> {
             }
             Token::LBracket if builtin.takes_format_key() => {
                 self.advance();
-                called = true;
-                args.push(self.parse_expression()?);
+                let key = self.parse_expression()?;
                 end = self.expect(&Token::RBracket, "`]`")?;
+                if matches!(key.node, ExprKind::Range(..) | ExprKind::Number(_)) {
+                    // FreeMarker indexes or slices the result of `x?string` with a number or
+                    // range key (`n?string[0..1]`); only a string key names a format.
+                    // NOTE: a number or range held in a variable is still taken as a format.
+                    let span = target.span.to(name_span);
+                    let call =
+                        BuiltInCall { target, builtin, args, frame, cache: Default::default() };
+                    let bare = Spanned::new(ExprKind::BuiltIn(Box::new(call)), span);
+                    let index = ExprKind::Index(Box::new(bare), Box::new(key));
+                    return Ok(Spanned::new(index, span.to(end)));
+                }
+                called = true;
+                args.push(key);
             }
             _ => {}
         }

@@ -909,12 +909,13 @@ pub fn right_pad(
 
 /// Returns how many UTF-16 units of padding `s` needs to reach `width`.
 fn padding_units(s: &str, width: i64, padding: &str) -> Result<usize, TextError> {
-    if padding.is_empty() {
-        return Err(TextError::EmptyPadding);
-    }
+    // As in FreeMarker, an empty padding string is an error only when padding is needed.
     let len = length(s) as i64;
     if width <= len {
         return Ok(0);
+    }
+    if padding.is_empty() {
+        return Err(TextError::EmptyPadding);
     }
     if width as u64 > MAX_PADDED_LENGTH as u64 {
         return Err(TextError::PaddingTooLong { width });

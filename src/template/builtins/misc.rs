@@ -19,15 +19,16 @@ impl<'a> Renderer<'a> {
             BuiltIn::Exists => Val::Bool(target.is_some()),
             BuiltIn::IfExists => target.unwrap_or(Val::Nothing),
             _ => {
-                if let Some(value) = target {
-                    return Ok(Some(value));
-                }
+                // FreeMarker evaluates every argument before the call, so an error in an
+                // argument fails the render even when the target exists.
+                let mut first = None;
                 for arg in &call.args {
-                    if let Some(value) = self.eval_opt(arg)? {
-                        return Ok(Some(value));
+                    let value = self.eval_opt(arg)?;
+                    if first.is_none() {
+                        first = value;
                     }
                 }
-                return Ok(None);
+                return Ok(target.or(first));
             }
         }))
     }

@@ -160,7 +160,8 @@ impl<'a> Renderer<'a> {
                 Val::Str(Cow::Owned(out))
             }
             BuiltIn::SeqContains | BuiltIn::SeqIndexOf | BuiltIn::SeqLastIndexOf => {
-                let wanted = self.arg(call, 0)?;
+                // A missing or null argument is no error in FreeMarker; it matches no item.
+                let wanted = self.eval_opt(&call.args[0])?;
                 let last = call.builtin == BuiltIn::SeqLastIndexOf;
                 let start = match call.args.get(1) {
                     Some(_) => Some(self.arg_number(call, 1)?.to_index()),
@@ -176,8 +177,8 @@ impl<'a> Renderer<'a> {
                 };
                 let mut found = -1;
                 for index in indexes {
-                    if let Some(Some(item)) = items.get(index as usize) {
-                        if strictly_equal(item, &wanted) {
+                    if let (Some(Some(item)), Some(wanted)) = (items.get(index as usize), &wanted) {
+                        if strictly_equal(item, wanted) {
                             found = index;
                             break;
                         }

@@ -286,17 +286,19 @@ impl<'a> Renderer<'a> {
                 })?;
                 owned_value(parsed).unwrap_or(Val::Empty)
             }
-            BuiltIn::Number => match &target {
-                Val::Num(n) => Val::Num(n.clone()),
-                _ => match Number::parse_number(&s) {
-                    Ok(n) => Val::Num(Cow::Owned(n)),
-                    Err(e) => return Err(error(ErrorKind::Type, span, e.to_string())),
-                },
+            // FreeMarker 2.3.31 formats a number with `number_format` and parses the text
+            // back, so `?number` fails on `1,234.568` under the `number` format.
+            BuiltIn::Number => match Number::parse_number(&s) {
+                Ok(n) => Val::Num(Cow::Owned(n)),
+                Err(e) => return Err(error(ErrorKind::Type, span, e.to_string())),
             },
             BuiltIn::Boolean => match (&target, s.as_ref()) {
                 (Val::Bool(b), _) => Val::Bool(*b),
                 (_, "true") => Val::Bool(true),
                 (_, "false") => Val::Bool(false),
+                // FreeMarker also accepts the two words of a `boolean_format` setting.
+                (_, other) if self.settings.boolean_text(true) == Some(other) => Val::Bool(true),
+                (_, other) if self.settings.boolean_text(false) == Some(other) => Val::Bool(false),
                 (_, other) => {
                     return Err(error(
                         ErrorKind::Evaluation,
@@ -325,6 +327,11 @@ impl<'a> Renderer<'a> {
         target: Val<'a>,
         span: Span,
     ) -> R<Val<'a>> {
+        // The result of `?matches` is also a boolean, and `?string` formats it as one.
+        let target = match target {
+            Val::Matches(m) => Val::Bool(m.whole),
+            other => other,
+        };
         match (&target, call.args.len()) {
             (Val::Str(_) | Val::Empty | Val::Nothing | Val::Match(..), 0) => Ok(target),
             (Val::Num(n), 0) => {
