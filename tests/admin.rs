@@ -418,3 +418,26 @@ fn long_state_path_falls_back_to_offline() {
     assert!(stdout(&output).contains("hook"), "{}", stdout(&output));
     assert!(stderr(&output).contains("sluice serve is not running"), "{}", stderr(&output));
 }
+
+#[test]
+fn pause_holds_requests_already_prepared() {
+    // With one request at a time, the first event is in flight while the other two wait,
+    // rendered, for the concurrency slot.
+    let capture =
+        Capture::scripted(vec![Reply::status(200).with_delay(Duration::from_millis(1500))]);
+    let text = config(&capture.url("/hook"), "")
+        .replace("timeout = \"2s\"", "timeout = \"5s\"\nconcurrency = 1");
+    let sluice = Sluice::start(&text);
+    let dir = sluice.path();
+    post_events(&sluice, &["First", "Second", "Third"]);
+    capture.wait_for(1);
+
+    let paused = admin_json(dir, &["pause", "hook"]);
+    assert_eq!(paused["paused"], true);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(capture.received().len(), 1, "a request prepared before the pause was sent");
+
+    admin_json(dir, &["resume", "hook"]);
+    let received = capture.wait_for(3);
+    assert_eq!(received.len(), 3);
+}

@@ -340,7 +340,8 @@ impl Worker {
     fn send_ready(&mut self, now: Instant) {
         self.rate_wait = None;
         while !self.ready.is_empty() {
-            if !self.circuit.allows_sending(now) {
+            // A pause also holds requests prepared before it; resuming wakes the task.
+            if self.is_paused() || !self.circuit.allows_sending(now) {
                 break;
             }
             let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
@@ -522,7 +523,10 @@ impl Worker {
             }
         };
         consider(self.batch.as_ref().and_then(Batcher::deadline));
-        consider(self.circuit.wake_at(now));
+        // A paused task sends no probe, so the circuit's time does not concern it.
+        if !self.is_paused() {
+            consider(self.circuit.wake_at(now));
+        }
         consider(self.lease_paused_until);
         if !self.ready.is_empty() {
             consider(self.rate_wait);

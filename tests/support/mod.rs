@@ -171,11 +171,13 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// How long the server waits before it responds.
+    pub delay: Duration,
 }
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), body: String::new() }
+        Reply { status, headers: Vec::new(), body: String::new(), delay: Duration::ZERO }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Reply {
@@ -185,6 +187,11 @@ impl Reply {
 
     pub fn with_body(mut self, body: &str) -> Reply {
         self.body = body.to_owned();
+        self
+    }
+
+    pub fn with_delay(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
         self
     }
 }
@@ -310,6 +317,7 @@ async fn answer(
         });
         state.script.pop_front().unwrap_or_else(|| Reply::status(200))
     };
+    tokio::time::sleep(reply.delay).await;
     let mut response = Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         response = response.header(name, value);
