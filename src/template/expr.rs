@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use indexmap::IndexMap;
 
-use super::ast::{ArithOp, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
+use super::ast::{ArithOp, BuiltInCall, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
 use super::builtins::BuiltIn;
 use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
@@ -215,8 +215,58 @@ impl<'a> Renderer<'a> {
     }
 
     fn eval_index(&mut self, target: &'a Expr, key: &'a Expr) -> R<Option<Val<'a>>> {
+        if let ExprKind::BuiltIn(call) = &target.node
+            && call.builtin == BuiltIn::String
+            && call.args.is_empty()
+        {
+            return self.eval_string_key(target, call, key);
+        }
         let target_value = self.eval(target)?;
         let key_value = self.eval(key)?;
+        self.index_value(target, target_value, key, key_value)
+    }
+
+    /// Evaluates `x?string[key]` whose key is not a string literal. FreeMarker's
+    /// `?string` result of a number or date is also a hash from format names to formatted
+    /// text, so a string key formats `x`, and a number or range key indexes the text.
+    fn eval_string_key(
+        &mut self,
+        target: &'a Expr,
+        call: &'a BuiltInCall,
+        key: &'a Expr,
+    ) -> R<Option<Val<'a>>> {
+        let key_value = self.eval(key)?;
+        let Val::Str(pattern) = key_value else {
+            let target_value = self.eval(target)?;
+            return self.index_value(target, target_value, key, key_value);
+        };
+        let mut out = String::new();
+        match self.eval(&call.target)? {
+            Val::Num(n) => {
+                let format = self
+                    .cached_number_format(call, &pattern)
+                    .map_err(|e| error(ErrorKind::Evaluation, key.span, e.to_string()))?;
+                n.write_format(&format, &mut out);
+            }
+            Val::Date(date) => {
+                let format = self
+                    .cached_date_format(call, &pattern)
+                    .map_err(|e| error(ErrorKind::Evaluation, key.span, e.to_string()))?;
+                self.write_date_with(&date, &format, target.span, &mut out)?;
+            }
+            other => return Err(self.expected(target.span, "`[\"key\"]`", "a hash", &other)),
+        }
+        Ok(Some(Val::Str(Cow::Owned(out))))
+    }
+
+    /// Looks `key_value` up in `target_value`, as `target[key]` does.
+    fn index_value(
+        &mut self,
+        target: &'a Expr,
+        target_value: Val<'a>,
+        key: &'a Expr,
+        key_value: Val<'a>,
+    ) -> R<Option<Val<'a>>> {
         match key_value {
             Val::Num(n) => {
                 let index = n.to_index();
@@ -227,23 +277,17 @@ impl<'a> Renderer<'a> {
                         .ok()
                         .filter(|&i| i < m.matches.len())
                         .map(|i| Val::Match(Rc::clone(m), i))),
+                    // With a `boolean_format` set, FreeMarker indexes the boolean's text.
+                    Val::Bool(b) if self.settings.boolean_text(*b).is_some() => {
+                        self.char_at(&target_value, target.span, key.span, index)
+                    }
                     Val::Hash(_) | Val::Bool(_) => Err(self.expected(
                         target.span,
                         "`[number]`",
                         "a sequence or a string",
                         &target_value,
                     )),
-                    _ => {
-                        let text = self.to_text(&target_value, target.span)?;
-                        let char_text = super::text::substring(
-                            &text,
-                            i64::from(index),
-                            Some(i64::from(index) + 1),
-                        )
-                        .map_err(|e| error(ErrorKind::Evaluation, key.span, e.to_string()))?
-                        .into_owned();
-                        Ok(Some(Val::Str(Cow::Owned(char_text))))
-                    }
+                    _ => self.char_at(&target_value, target.span, key.span, index),
                 }
             }
             Val::Str(name) => match target_value {
@@ -258,6 +302,21 @@ impl<'a> Renderer<'a> {
                 Err(self.expected(key.span, "`[...]`", "a number, a string or a range", &other))
             }
         }
+    }
+
+    /// Returns character `index` of the text of `value`, as `value[index]` does for a string.
+    fn char_at(
+        &mut self,
+        value: &Val<'a>,
+        value_span: Span,
+        key_span: Span,
+        index: i32,
+    ) -> R<Option<Val<'a>>> {
+        let text = self.to_text(value, value_span)?;
+        let char_text = super::text::substring(&text, i64::from(index), Some(i64::from(index) + 1))
+            .map_err(|e| error(ErrorKind::Evaluation, key_span, e.to_string()))?
+            .into_owned();
+        Ok(Some(Val::Str(Cow::Owned(char_text))))
     }
 
     fn eval_range(
@@ -305,6 +364,9 @@ impl<'a> Renderer<'a> {
         }
         let (text, seq) = match value {
             Val::Seq(seq) => (None, Some(seq)),
+            Val::Bool(b) if self.settings.boolean_text(*b).is_some() => {
+                (Some(self.to_text(value, target.span)?.into_owned()), None)
+            }
             Val::Hash(_) | Val::Bool(_) | Val::Matches(_) => {
                 return Err(self.expected(target.span, "slicing", "a sequence or a string", value));
             }
@@ -523,6 +585,11 @@ impl<'a> Renderer<'a> {
             self.iterate(span, hash.len() as u64)?;
             for i in 0..hash.len() {
                 if let Some((key, item)) = hash.entry(i) {
+                    // FreeMarker looks a key up in the right hash first and falls back to the
+                    // left one when the right value is null, so a null never hides a value.
+                    if item.is_none() && map.get(&key).is_some_and(Option::is_some) {
+                        continue;
+                    }
                     if let Cow::Owned(key) = &key {
                         self.charge_bytes(span, key.len())?;
                     }

@@ -1537,10 +1537,15 @@ impl<'s> Parser<'s> {
                 self.advance();
                 let key = self.parse_expression()?;
                 end = self.expect(&Token::RBracket, "`]`")?;
-                if matches!(key.node, ExprKind::Range(..) | ExprKind::Number(_)) {
+                let literal_format =
+                    matches!(key.node, ExprKind::Str(_) | ExprKind::Interpolated(_));
+                if builtin == BuiltIn::String && !literal_format
+                    || matches!(key.node, ExprKind::Range(..) | ExprKind::Number(_))
+                {
                     // FreeMarker indexes or slices the result of `x?string` with a number or
-                    // range key (`n?string[0..1]`); only a string key names a format.
-                    // NOTE: a number or range held in a variable is still taken as a format.
+                    // range key (`n?string[0..1]`); only a string key names a format. A key
+                    // held in a variable is classified when it is evaluated.
+                    // NOTE: for `?date`, `?time` and `?datetime` such a key is still a format.
                     let span = target.span.to(name_span);
                     let call =
                         BuiltInCall { target, builtin, args, frame, cache: Default::default() };

@@ -165,7 +165,7 @@ impl<'a> Renderer<'a> {
         self.write_date_with(date, &format, span, out)
     }
 
-    fn write_date_with(
+    pub(crate) fn write_date_with(
         &mut self,
         date: &DateTime,
         format: &DateFormat,

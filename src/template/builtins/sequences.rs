@@ -468,6 +468,22 @@ fn strictly_equal(left: &Val<'_>, right: &Val<'_>) -> bool {
         (Val::Str(l), Val::Str(r)) => crate::template::expr::strings_equal(l, r).unwrap_or(l == r),
         (Val::Num(l), Val::Num(r)) => l.compare(r).is_ok_and(|o| o == Ordering::Equal),
         (Val::Bool(l), Val::Bool(r)) => l == r,
+        // FreeMarker compares the result of `?matches` as a boolean and one match as a string.
+        (Val::Matches(m), other) | (other, Val::Matches(m)) => {
+            strictly_equal(&Val::Bool(m.whole), other)
+        }
+        (Val::Match(m, i), other) | (other, Val::Match(m, i)) => {
+            match m.matches.get(*i).and_then(|groups| groups.first()) {
+                Some(Some(text)) => strictly_equal(&Val::Str(Cow::Borrowed(text)), other),
+                _ => false,
+            }
+        }
+        // `missing!` compares as an empty string, and `missing?if_exists` also as `false`.
+        (Val::Nothing, Val::Bool(b)) | (Val::Bool(b), Val::Nothing) => !b,
+        (Val::Empty | Val::Nothing, other) | (other, Val::Empty | Val::Nothing) => {
+            matches!(other, Val::Str(_) | Val::Match(..) | Val::Empty | Val::Nothing)
+                && strictly_equal(&Val::Str(Cow::Borrowed("")), other)
+        }
         _ => false,
     }
 }
