@@ -383,9 +383,7 @@ impl<'a> Renderer<'a> {
         if range.len == Some(0) {
             // FreeMarker 2.3.31 slices the result of `?map`, `?filter`, `?take_while` or
             // `?drop_while` written directly before `[…]` as a lazily generated collection, and
-            // a zero-length range of one gives an empty string, not an empty sequence.
-            // NOTE: other empty slices of such a result are not covered; FreeMarker gives a
-            // string for some of them too (`(empty?map(f))[0..]`).
+            // an empty slice of one is an empty string, not an empty sequence.
             if is_lazy_sequence(target) {
                 return Ok(Val::Str(Cow::Borrowed("")));
             }
@@ -450,6 +448,11 @@ impl<'a> Renderer<'a> {
             }
         };
         if result_size == 0 {
+            // Finding this size made FreeMarker collect the items of `?filter`, `?take_while`
+            // and `?drop_while` into a sequence, but `?map` still yields a lazy collection.
+            if is_lazy_map(target) {
+                return Ok(Val::Str(Cow::Borrowed("")));
+            }
             return Ok(empty());
         }
         if let Some(seq) = seq {
@@ -802,6 +805,15 @@ pub fn strings_equal(left: &str, right: &str) -> Option<bool> {
 fn is_collation_ignorable(c: char) -> bool {
     ('\u{200b}'..='\u{200f}').contains(&c)
         || (u32::from(c) < 0x250 && super::text::collate(&c.to_string(), "") == Ordering::Equal)
+}
+
+/// Returns true when `expr`, inside any parentheses, is a call of `?map`.
+fn is_lazy_map(expr: &Expr) -> bool {
+    match &expr.node {
+        ExprKind::Paren(inner) => is_lazy_map(inner),
+        ExprKind::BuiltIn(call) => call.builtin == BuiltIn::Map,
+        _ => false,
+    }
 }
 
 /// Returns true when `expr`, inside any parentheses, is a call of a built-in whose result
