@@ -340,6 +340,9 @@ impl<'a> Renderer<'a> {
         if builtin.takes_lambda() {
             return self.lambda_builtin(call, span).map(Some);
         }
+        if matches!(builtin, B::Join | B::SeqContains | B::SeqIndexOf | B::SeqLastIndexOf) {
+            self.eval_arguments_before_lazy_target(call)?;
+        }
         let target = self.eval(&call.target)?;
         match builtin {
             B::Then => return self.then_builtin(call, &target).map(Some),

@@ -70,6 +70,48 @@ impl<'a> Renderer<'a> {
         Ok(Some(Some(result)))
     }
 
+    /// Evaluates the arguments of `call` first when its target is the result of `?filter`,
+    /// `?map`, `?take_while` or `?drop_while`, or a range slice of a `?filter`, `?take_while`
+    /// or `?drop_while` result. FreeMarker passes such a result on as a lazy collection, so
+    /// an error in an argument comes before an error in the lambda or in the slice's range.
+    pub(super) fn eval_arguments_before_lazy_target(&mut self, call: &'a BuiltInCall) -> R<()> {
+        let mut target = &call.target;
+        let mut range = None;
+        loop {
+            match &target.node {
+                ExprKind::Paren(inner) => target = inner,
+                ExprKind::Index(sliced, key)
+                    if range.is_none() && matches!(key.node, ExprKind::Range(..)) =>
+                {
+                    range = Some(key);
+                    target = sliced;
+                }
+                _ => break,
+            }
+        }
+        let ExprKind::BuiltIn(lazy) = &target.node else {
+            return Ok(());
+        };
+        let deferred = match lazy.builtin {
+            BuiltIn::Filter | BuiltIn::TakeWhile | BuiltIn::DropWhile => true,
+            // FreeMarker checks the range of a `?map` slice at once.
+            BuiltIn::Map => range.is_none(),
+            _ => false,
+        };
+        if !deferred {
+            return Ok(());
+        }
+        // The sequence the lambda runs over and the range are evaluated at once in FreeMarker.
+        self.eval(&lazy.target)?;
+        if let Some(range) = range {
+            self.eval(range)?;
+        }
+        for argument in &call.args {
+            self.eval_opt(argument)?;
+        }
+        Ok(())
+    }
+
     /// Returns the items of a sequence target, checking the iteration limit.
     fn sequence_items(
         &mut self,
