@@ -102,6 +102,7 @@ impl<'a> Renderer<'a> {
             return Ok(());
         }
         // The sequence the lambda runs over and the range are evaluated at once in FreeMarker.
+        // NOTE: in a chain such as `xs?filter(f)?map(g)`, `f` still runs before the arguments.
         self.eval(&lazy.target)?;
         if let Some(range) = range {
             self.eval(range)?;
