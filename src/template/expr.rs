@@ -9,14 +9,12 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
-
 use super::ast::{ArithOp, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
 use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
 use super::number::Number;
 use super::token::Span;
-use super::val::{Range, Seq, Val};
+use super::val::{OwnedMap, Range, Seq, Val};
 
 impl<'a> Renderer<'a> {
     /// Evaluates `expr`; a missing value is an error.
@@ -81,7 +79,7 @@ impl<'a> Renderer<'a> {
                 Renderer::owned_seq(values)
             }
             ExprKind::Hash(entries) => {
-                let mut map = IndexMap::with_capacity(entries.len());
+                let mut map = OwnedMap::with_capacity_and_hasher(entries.len(), Default::default());
                 for (key, value) in entries {
                     let key_value = self.eval(key)?;
                     let key_text = match key_value {
@@ -496,7 +494,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn merge_hashes(&mut self, left: &Val<'a>, right: &Val<'a>, span: Span) -> R<Val<'a>> {
-        let mut map: IndexMap<Cow<'a, str>, Option<Val<'a>>> = IndexMap::new();
+        let mut map = OwnedMap::default();
         for value in [left, right] {
             let Val::Hash(hash) = value else {
                 continue;
