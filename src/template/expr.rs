@@ -124,9 +124,16 @@ impl<'a> Renderer<'a> {
                 self.arithmetic(ArithOp::Add, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Arith(op, left, right) => {
-                let context = format!("`{}`", op.symbol());
-                let l = Val::Num(self.eval_number(left, &context)?);
-                let r = Val::Num(self.eval_number(right, &context)?);
+                // A literal per operator, because formatting one would allocate on every use.
+                let context = match op {
+                    ArithOp::Add => "`+`",
+                    ArithOp::Sub => "`-`",
+                    ArithOp::Mul => "`*`",
+                    ArithOp::Div => "`/`",
+                    ArithOp::Rem => "`%`",
+                };
+                let l = Val::Num(self.eval_number(left, context)?);
+                let r = Val::Num(self.eval_number(right, context)?);
                 self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Compare(op, left, right) => {
