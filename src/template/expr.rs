@@ -93,7 +93,16 @@ impl<'a> Renderer<'a> {
             }
             ExprKind::Var(var) => return Ok(self.read_var(var)),
             ExprKind::Dot(target, name) => {
-                let target_value = self.eval(target)?;
+                // A variable target, as in `input.user_id`, is read in place: a nested
+                // evaluation would only add its bookkeeping to every dotted read.
+                let target_value = match &target.node {
+                    ExprKind::Var(var) => {
+                        let value = self.read_var(var).ok_or_else(|| self.missing(target.span))?;
+                        self.charge_copy(target.span, Some(&value))?;
+                        value
+                    }
+                    _ => self.eval(target)?,
+                };
                 return match target_value {
                     Val::Hash(hash) => Ok(hash.get_with_hint(name)),
                     Val::Empty | Val::Nothing => Ok(None),
