@@ -20,8 +20,8 @@ pub use super::number::Number;
 /// An ordered hash: keys keep the order of the source document.
 ///
 /// Keys come from clients, so the hasher is seeded at random per process against hash flooding.
-/// foldhash hashes a short key in a fraction of SipHash's time. Build one with `Map::default()`
-/// or `Map::with_capacity_and_hasher(n, Default::default())`.
+/// foldhash is used because it hashes short keys faster than the standard library's SipHash.
+/// Build one with `Map::default()` or `Map::with_capacity_and_hasher(n, Default::default())`.
 pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// A template value.
