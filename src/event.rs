@@ -222,7 +222,7 @@ mod tests {
         let stored = Stored {
             version: FORMAT_VERSION + 1,
             source: Cow::Borrowed("web"),
-            input: Cow::Owned(Value::Hash(Map::new())),
+            input: Cow::Owned(Value::Hash(Map::default())),
         };
         let bytes = rmp_serde::to_vec(&stored).unwrap();
         assert!(matches!(Event::decode(&bytes), Err(DecodeError::Version(v)) if v == 2));

@@ -480,7 +480,7 @@ impl<'a> Loader<'a> {
         let mut secrets = DestinationSecrets::default();
         let parameters = match reader.get("parameters") {
             Some(value) => self.parameters(value, &reader.key("parameters"), &mut secrets),
-            None => Some(Value::Hash(Map::new())),
+            None => Some(Value::Hash(Map::default())),
         };
 
         let mapped_fields = match reader.get("mapped_fields") {
@@ -880,7 +880,7 @@ impl<'a> Loader<'a> {
         secrets: &mut DestinationSecrets,
     ) -> Option<Value> {
         let table = self.table(item, key)?;
-        let mut map = Map::new();
+        let mut map = Map::default();
         let mut ok = true;
         for (name, value) in table.iter() {
             let pkey = join_key(key, name.get_ref());
@@ -970,7 +970,7 @@ impl<'a> Loader<'a> {
                 ok.then_some(Value::Seq(values))
             }
             DeValue::Table(table) => {
-                let mut map = Map::new();
+                let mut map = Map::default();
                 let mut ok = true;
                 for (name, value) in table.iter() {
                     match self.plain_value(value, &join_key(key, name.get_ref())) {

@@ -44,7 +44,7 @@ pub fn render_event(
                 && destination.mapped_properties.is_empty()
             {
                 // Templates may read the mapped hashes even when nothing is mapped.
-                static EMPTY: LazyLock<Value> = LazyLock::new(|| Value::Hash(Map::new()));
+                static EMPTY: LazyLock<Value> = LazyLock::new(|| Value::Hash(Map::default()));
                 let vars = [
                     ("input", input),
                     ("parameters", &destination.parameters),

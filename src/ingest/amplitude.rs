@@ -540,7 +540,7 @@ impl<'de> Visitor<'de> for ValueSeed {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let Some(first) = access.next_key::<KeyStr<'de>>()? else {
-            return Ok(Value::Hash(Map::new()));
+            return Ok(Value::Hash(Map::default()));
         };
         if first.0 == JSON_NUMBER_TOKEN {
             let text: String = access.next_value()?;
@@ -548,7 +548,7 @@ impl<'de> Visitor<'de> for ValueSeed {
                 .map(Value::Number)
                 .ok_or_else(|| de::Error::custom(format_args!("invalid number {text}")));
         }
-        let mut map = Map::with_capacity(self.map_capacity);
+        let mut map = Map::with_capacity_and_hasher(self.map_capacity, Default::default());
         let value = access.next_value_seed(ValueSeed { map_capacity: 0 })?;
         map.insert(first.0.into_owned(), value);
         while let Some(key) = access.next_key::<KeyStr<'de>>()? {

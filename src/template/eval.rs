@@ -16,7 +16,7 @@ use super::error::{ErrorKind, TemplateError};
 use super::parser::Program;
 use super::settings::Settings;
 use super::token::Span;
-use super::val::{Hash, Seq, Val};
+use super::val::{Hash, OwnedMap, Seq, Val};
 use super::value::Value;
 
 /// An error raised while rendering, before it is given the template's name and source.
@@ -761,7 +761,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Builds an owned hash.
-    pub fn owned_hash(map: indexmap::IndexMap<Cow<'a, str>, Option<Val<'a>>>) -> Val<'a> {
+    pub fn owned_hash(map: OwnedMap<'a>) -> Val<'a> {
         Val::Hash(Hash::Owned(Rc::new(map)))
     }
 }

@@ -9,15 +9,13 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use indexmap::IndexMap;
-
 use super::ast::{ArithOp, BuiltInCall, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
 use super::builtins::BuiltIn;
 use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
 use super::number::Number;
 use super::token::Span;
-use super::val::{Range, Seq, Val};
+use super::val::{OwnedMap, Range, Seq, Val};
 
 impl<'a> Renderer<'a> {
     /// Evaluates `expr`; a missing value is an error.
@@ -82,7 +80,7 @@ impl<'a> Renderer<'a> {
                 Renderer::owned_seq(values)
             }
             ExprKind::Hash(entries) => {
-                let mut map = IndexMap::with_capacity(entries.len());
+                let mut map = OwnedMap::with_capacity_and_hasher(entries.len(), Default::default());
                 for (key, value) in entries {
                     let key_value = self.eval(key)?;
                     let key_text = match key_value {
@@ -96,7 +94,16 @@ impl<'a> Renderer<'a> {
             }
             ExprKind::Var(var) => return Ok(self.read_var(var)),
             ExprKind::Dot(target, name) => {
-                let target_value = self.eval(target)?;
+                // A variable target, as in `input.user_id`, is read in place: a nested
+                // evaluation would only add its bookkeeping to every dotted read.
+                let target_value = match &target.node {
+                    ExprKind::Var(var) => {
+                        let value = self.read_var(var).ok_or_else(|| self.missing(target.span))?;
+                        self.charge_copy(target.span, Some(&value))?;
+                        value
+                    }
+                    _ => self.eval(target)?,
+                };
                 return match target_value {
                     Val::Hash(hash) => Ok(hash.get_with_hint(name)),
                     Val::Empty | Val::Nothing => Ok(None),
@@ -132,9 +139,16 @@ impl<'a> Renderer<'a> {
                 self.arithmetic(ArithOp::Add, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Arith(op, left, right) => {
-                let context = format!("`{}`", op.symbol());
-                let l = Val::Num(self.eval_number(left, &context)?);
-                let r = Val::Num(self.eval_number(right, &context)?);
+                // A literal per operator, because formatting one would allocate on every use.
+                let context = match op {
+                    ArithOp::Add => "`+`",
+                    ArithOp::Sub => "`-`",
+                    ArithOp::Mul => "`*`",
+                    ArithOp::Div => "`/`",
+                    ArithOp::Rem => "`%`",
+                };
+                let l = Val::Num(self.eval_number(left, context)?);
+                let r = Val::Num(self.eval_number(right, context)?);
                 self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Compare(op, left, right) => {
@@ -580,7 +594,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn merge_hashes(&mut self, left: &Val<'a>, right: &Val<'a>, span: Span) -> R<Val<'a>> {
-        let mut map: IndexMap<Cow<'a, str>, Option<Val<'a>>> = IndexMap::new();
+        let mut map = OwnedMap::default();
         for value in [left, right] {
             let Val::Hash(hash) = value else {
                 continue;

@@ -7,6 +7,7 @@
 //! whether `?sort` may use the en_US collation.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use super::locale_table::LOCALES;
 
@@ -66,7 +67,10 @@ pub(super) struct LocaleData {
 impl Locale {
     /// Returns en_US, the reference configuration's locale.
     pub fn en_us() -> Locale {
-        Locale::parse("en_US").unwrap_or_else(|_| Locale(&LOCALES[0]))
+        // Every render starts in en_US, so the table search runs once per process.
+        static EN_US: LazyLock<Locale> =
+            LazyLock::new(|| Locale::parse("en_US").unwrap_or_else(|_| Locale(&LOCALES[0])));
+        *EN_US
     }
 
     /// Looks a locale up by the name FreeMarker's `locale` setting takes (`de_DE`, `en`).

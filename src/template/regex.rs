@@ -17,7 +17,6 @@
 //! with the square of the length.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -31,8 +30,10 @@ const CACHE_CAPACITY: usize = 256;
 
 thread_local! {
     /// Compiled patterns by flags and pattern text, so a template's regular expressions are
-    /// compiled once per thread instead of at every render.
-    static CACHE: RefCell<HashMap<String, Rc<JavaRegex>>> = RefCell::new(HashMap::new());
+    /// compiled once per thread instead of at every render. Patterns may come from the data, so
+    /// the hasher is seeded at random.
+    static CACHE: RefCell<foldhash::HashMap<String, Rc<JavaRegex>>> =
+        RefCell::new(foldhash::HashMap::default());
 }
 
 /// Maximum length of a pattern, in bytes.

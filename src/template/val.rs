@@ -94,8 +94,12 @@ pub enum Hash<'a> {
     /// An object of the data.
     Data(&'a Map),
     /// A hash the template built; `None` values are missing (JSON `null`).
-    Owned(Rc<IndexMap<Cow<'a, str>, Option<Val<'a>>>>),
+    Owned(Rc<OwnedMap<'a>>),
 }
+
+/// The map of a hash the template built, seeded at random like [`Map`] because merged hashes
+/// take their keys from the data.
+pub type OwnedMap<'a> = IndexMap<Cow<'a, str>, Option<Val<'a>>, foldhash::fast::RandomState>;
 
 impl<'a> Val<'a> {
     /// Converts a data value; JSON `null` is missing.

@@ -18,7 +18,11 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 pub use super::number::Number;
 
 /// An ordered hash: keys keep the order of the source document.
-pub type Map = IndexMap<String, Value>;
+///
+/// Keys come from clients, so the hasher is seeded at random per process against hash flooding.
+/// foldhash is used because it hashes short keys faster than the standard library's SipHash.
+/// Build one with `Map::default()` or `Map::with_capacity_and_hasher(n, Default::default())`.
+pub type Map = IndexMap<String, Value, foldhash::fast::RandomState>;
 
 /// A template value.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -307,7 +311,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::with_capacity(access.size_hint().unwrap_or(0).min(4096));
+        let mut map = Map::with_capacity_and_hasher(
+            access.size_hint().unwrap_or(0).min(4096),
+            Default::default(),
+        );
         let mut first = true;
         while let Some(key) = access.next_key::<String>()? {
             if first && (key == JSON_NUMBER_TOKEN || key == TOML_DATETIME_TOKEN) {
