@@ -277,7 +277,7 @@ impl<'a> Renderer<'a> {
                 other => return Err(self.wrong_target(call, "a result of ?matches", other)),
             },
             BuiltIn::EvalJson => {
-                let parsed = Value::from_json_str(&s).map_err(|e| {
+                let parsed = Value::from_json_str(&drop_bare_decimal_points(&s)).map_err(|e| {
                     error(
                         ErrorKind::Evaluation,
                         span,
@@ -445,4 +445,47 @@ pub fn owned_value<'a>(value: Value) -> Option<Val<'a>> {
             map.into_iter().map(|(k, v)| (Cow::Owned(k), owned_value(v))).collect(),
         ),
     })
+}
+
+/// Removes each decimal point that follows a digit and has no digit after it (`0.`, `1.e5`),
+/// outside JSON strings. FreeMarker 2.3.31's `?eval_json` accepts such numbers, serde_json
+/// does not, and without the point they have the same value.
+fn drop_bare_decimal_points(json: &str) -> Cow<'_, str> {
+    let bytes = json.as_bytes();
+    let bare_point = |i: usize| {
+        bytes[i] == b'.'
+            && i > 0
+            && bytes[i - 1].is_ascii_digit()
+            && !bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+    };
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut out: Option<String> = None;
+    for (i, c) in json.char_indices() {
+        let keep = if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            true
+        } else if c == '"' {
+            in_string = true;
+            true
+        } else {
+            !bare_point(i)
+        };
+        match (&mut out, keep) {
+            (Some(text), true) => text.push(c),
+            (Some(_), false) => {}
+            (None, true) => {}
+            (None, false) => out = Some(json[..i].to_owned()),
+        }
+    }
+    match out {
+        Some(text) => Cow::Owned(text),
+        None => Cow::Borrowed(json),
+    }
 }
