@@ -340,7 +340,7 @@ impl Worker {
     fn send_ready(&mut self, now: Instant) {
         self.rate_wait = None;
         while !self.ready.is_empty() {
-            // A pause also holds requests prepared before it; resuming wakes the task.
+            // A pause also keeps back requests prepared before it, and resuming wakes the task.
             if self.is_paused() || !self.circuit.allows_sending(now) {
                 break;
             }

@@ -171,7 +171,7 @@ fn format_show(detail: &LetterDetail) -> String {
         ("reason", letter.reason.clone()),
         ("status", optional(letter.status.map(|status| status.to_string()))),
         ("attempts", letter.attempts.to_string()),
-        // A letter that failed at its first attempt has no earlier failure than its death.
+        // A letter that died at its first attempt failed first when it died.
         ("first failure", format_time(letter.first_failure_ms.unwrap_or(letter.dead_at_ms), true)),
         ("dead since", format_time(letter.dead_at_ms, true)),
         ("last error", optional(letter.last_error.clone())),
