@@ -16,6 +16,18 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Writes `template` and `data` to files and runs `sluice render` on them.
+fn render_text(template: &str, data: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let template_path = dir.path().join("t.ftl");
+    let data_path = dir.path().join("d.json");
+    std::fs::write(&template_path, template).unwrap();
+    std::fs::write(&data_path, data).unwrap();
+    let template_arg = template_path.to_str().unwrap();
+    let data_arg = data_path.to_str().unwrap();
+    sluice(&["render", "-t", template_arg, "-d", data_arg], &[])
+}
+
 fn repository(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path).display().to_string()
 }
@@ -86,19 +98,8 @@ fn render_matches_a_conformance_vector_byte_for_byte() {
 
 #[test]
 fn render_error_shows_the_line_with_a_caret() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.ftl"), "{\n  \"id\": \"${input.user_id}\"\n}\n").unwrap();
-    std::fs::write(dir.path().join("d.json"), r#"{"input": {"event_type": "x"}}"#).unwrap();
-    let output = sluice(
-        &[
-            "render",
-            "-t",
-            dir.path().join("t.ftl").to_str().unwrap(),
-            "-d",
-            dir.path().join("d.json").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let output =
+        render_text("{\n  \"id\": \"${input.user_id}\"\n}\n", r#"{"input": {"event_type": "x"}}"#);
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty(), "half-rendered output was printed");
     let stderr = text(&output.stderr);
@@ -109,19 +110,7 @@ fn render_error_shows_the_line_with_a_caret() {
 
 #[test]
 fn render_rejects_data_that_is_not_an_object() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.ftl"), "x").unwrap();
-    std::fs::write(dir.path().join("d.json"), "[1, 2]").unwrap();
-    let output = sluice(
-        &[
-            "render",
-            "-t",
-            dir.path().join("t.ftl").to_str().unwrap(),
-            "-d",
-            dir.path().join("d.json").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let output = render_text("x", "[1, 2]");
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("must hold a JSON object"), "{}", text(&output.stderr));
 }
@@ -181,19 +170,7 @@ fn check_renders_templates_against_a_sample_event() {
 
 #[test]
 fn render_hints_at_wrapping_a_bare_event() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.ftl"), "${input.event_type}").unwrap();
-    std::fs::write(dir.path().join("d.json"), r#"{"event_type": "x", "user_id": "u1"}"#).unwrap();
-    let output = sluice(
-        &[
-            "render",
-            "-t",
-            dir.path().join("t.ftl").to_str().unwrap(),
-            "-d",
-            dir.path().join("d.json").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let output = render_text("${input.event_type}", r#"{"event_type": "x", "user_id": "u1"}"#);
     assert_eq!(output.status.code(), Some(1));
     assert!(
         text(&output.stderr).contains("wrap it as {\"input\": {...}}"),

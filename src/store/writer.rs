@@ -1219,13 +1219,19 @@ mod tests {
         assert!(!complete.needs_durable_commit());
     }
 
+    /// Opens a new outbox in `dir` with the single destination `a`.
+    fn open_one_destination(dir: &std::path::Path) -> (state::Shared, DestinationId) {
+        let options = OutboxOptions { cache_size_bytes: 1 << 20, max_pending_entries: 10 };
+        let clock: crate::store::Clock = Arc::new(|| 0);
+        let (shared, _) = state::open(&dir.join("o.redb"), &["a"], options, clock).unwrap();
+        let a = shared.destination_id("a").unwrap();
+        (shared, a)
+    }
+
     #[test]
     fn released_leases_leave_other_keys_leased() {
         let dir = tempfile::tempdir().unwrap();
-        let options = OutboxOptions { cache_size_bytes: 1 << 20, max_pending_entries: 10 };
-        let clock: crate::store::Clock = Arc::new(|| 0);
-        let (shared, _) = state::open(&dir.path().join("o.redb"), &["a"], options, clock).unwrap();
-        let a = shared.destination_id("a").unwrap();
+        let (shared, a) = open_one_destination(dir.path());
         let key = |event_seq| EntryKey { destination: a, due_ms: 1, event_seq };
         let state = shared.destination(a).unwrap();
         state.leased().keys.extend([key(1), key(2), key(3)]);
@@ -1239,10 +1245,7 @@ mod tests {
     #[test]
     fn failed_commit_moves_scan_start_back() {
         let dir = tempfile::tempdir().unwrap();
-        let options = OutboxOptions { cache_size_bytes: 1 << 20, max_pending_entries: 10 };
-        let clock: crate::store::Clock = Arc::new(|| 0);
-        let (shared, _) = state::open(&dir.path().join("o.redb"), &["a"], options, clock).unwrap();
-        let a = shared.destination_id("a").unwrap();
+        let (shared, a) = open_one_destination(dir.path());
         let key = |event_seq| EntryKey { destination: a, due_ms: 1, event_seq };
         let state = shared.destination(a).unwrap();
         {
