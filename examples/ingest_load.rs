@@ -352,7 +352,7 @@ async fn stop_sluice(sluice: Sluice) -> Result<(), String> {
     Ok(())
 }
 
-/// Waits until the outbox holds no entries or `timeout` passes, polling every 10 ms.
+/// Waits until the outbox is empty or `timeout` passes, polling every 10 ms.
 fn wait_for_drain(outbox: &Outbox, timeout: Duration) -> Drain {
     let started = Instant::now();
     let pending_at_load_end = outbox.pending();

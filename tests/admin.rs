@@ -149,9 +149,9 @@ fn server_lists_replays_and_purges_letters() {
         admin_json(dir, &["dead", "list", "--limit", "2", "--newest-first", "--after", next]);
     assert_eq!(letter_keys(&rest), [keys[0].clone()]);
 
-    let shown = admin_json(dir, &["dead", "show", &keys[0]]);
-    assert_eq!(shown["event"]["event_type"], "Rejected 0");
-    assert_eq!(shown["source"], "sdk");
+    let letter = admin_json(dir, &["dead", "show", &keys[0]]);
+    assert_eq!(letter["event"]["event_type"], "Rejected 0");
+    assert_eq!(letter["source"], "sdk");
     let text = stdout(&admin(dir, &["dead", "show", &keys[0]]));
     assert!(text.contains("invalid external_id"), "{text}");
     assert!(text.contains("\"event_type\": \"Rejected 0\""), "{text}");
@@ -211,8 +211,8 @@ fn commands_work_offline_on_the_outbox_file() {
     let list = admin_json(dir.path(), &["dead", "list"]);
     let keys = letter_keys(&list);
     assert_eq!(keys.len(), 3);
-    let shown = admin_json(dir.path(), &["dead", "show", &keys[1]]);
-    assert_eq!(shown["event"]["event_type"], "Rejected 1");
+    let letter = admin_json(dir.path(), &["dead", "show", &keys[1]]);
+    assert_eq!(letter["event"]["event_type"], "Rejected 1");
     let rows = admin_json(dir.path(), &["queues"]);
     assert_eq!(rows["destinations"][0]["leased"], 0);
 

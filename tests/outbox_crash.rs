@@ -87,7 +87,7 @@ fn run_and_kill(path: &Path, round: u32) -> Vec<String> {
     complete.lines().map(str::to_owned).collect()
 }
 
-/// Returns whether the report holds a whole `ack` line.
+/// Returns whether the report contains a whole `ack` line.
 fn has_acknowledgement(report: &Path) -> bool {
     std::fs::read_to_string(report)
         .is_ok_and(|text| text.lines().any(|line| line.starts_with("ack ")) && text.ends_with('\n'))

@@ -141,8 +141,8 @@ kind = "stdout"
         .expect("run the SDK script");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // The SDK recognises the invalid-key answer, reports it and drops the events instead of
-    // retrying them; it calls no success callback.
+    // The SDK recognises the invalid-key response, reports it and drops the events instead of
+    // retrying them. It calls no success callback.
     assert!(
         stdout.contains("Invalid API Key") || stderr.contains("Invalid API Key"),
         "SDK did not report the key:\n{stdout}\n{stderr}"

@@ -306,7 +306,7 @@ fn matches_within_limits_renders() {
 #[test]
 fn regex_scan_stops_at_time_limit() {
     // Each search for `a(?:.*z)?` scans to the end of the string, so finding every match takes
-    // time quadratic in its length; the match loop checks the render's deadline.
+    // time quadratic in its length. The match loop checks the render's deadline.
     let limits = Limits { max_render_time: std::time::Duration::ZERO, ..Limits::default() };
     let cases = [
         r#"${"a"?left_pad(1000, "a")?matches("a(?:.*z)?")?size}"#,

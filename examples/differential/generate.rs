@@ -186,7 +186,7 @@ impl Generator {
         }
         let mut quoted = json_quote(&text);
         if self.chance(10) {
-            // JSON escapes the template never sees as such: a \u escape and a surrogate pair.
+            // JSON escapes that reach the template decoded: a \u escape and a surrogate pair.
             quoted.insert_str(
                 quoted.len() - 1,
                 self.pick(&["\\u00e9", "\\ud83d\\ude00", "\\/", "\\u0041"]),
@@ -569,7 +569,7 @@ impl Generator {
         }
     }
 
-    /// A variable of the type, from the scope or the data model.
+    /// Returns a variable of the type, from the scope or the data model.
     fn variable(&mut self, ty: Ty) -> String {
         let locals = self.vars_of(ty);
         if !locals.is_empty() && self.chance(60) {

@@ -57,7 +57,7 @@ struct Args {
     write_repros: Option<PathBuf>,
 }
 
-/// What sluice did with one case.
+/// The outcome of one case in sluice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SluiceResult {
     Output(String),

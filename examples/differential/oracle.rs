@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::generate::Case;
 
-/// What FreeMarker did with one case.
+/// The outcome of one case in FreeMarker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OracleResult {
     Output(String),
@@ -32,7 +32,7 @@ impl OracleResult {
 
 pub struct Oracle {
     pub render: PathBuf,
-    /// Longest time one JVM run may take before it is killed.
+    /// The maximum time one JVM run may take before it is killed.
     pub timeout: Duration,
 }
 

@@ -540,7 +540,7 @@ impl Admin {
                         message: not_found(key).to_string(),
                     });
                 }
-                // The letter cannot be decoded, or the commit failed; the message says which.
+                // The letter cannot be decoded, or the commit failed, and the message names which.
                 Err(DeadLetterError::Storage(message)) => {
                     let message = format!("cannot {} dead letter {key}: {message}", action.name());
                     report.problems.push(Problem { key: Some(key.clone()), message });

@@ -194,8 +194,8 @@ impl Signals {
 
 /// Cancels `shutdown` on SIGTERM or Ctrl-C (SIGINT).
 ///
-/// SIGHUP would end the process by default; tools such as logrotate send it expecting a
-/// reload, so it is caught and answered with a warning instead.
+/// SIGHUP would end the process by default. Tools such as logrotate send it expecting a
+/// reload, so it is caught and logged as a warning instead.
 async fn wait_for_signal(mut signals: Signals, shutdown: CancellationToken) {
     loop {
         tokio::select! {

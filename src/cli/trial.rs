@@ -7,7 +7,7 @@ use crate::template::{ErrorKind, Template, Value};
 /// A sample event in the shape ingest produces: the usual Amplitude fields with typical values.
 const SAMPLE_EVENT: &str = include_str!("sample-event.json");
 
-/// What a trial render found.
+/// A problem a trial render found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Finding {
     /// The template reads a parameter the destination does not define: it fails on every event.

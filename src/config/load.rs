@@ -26,10 +26,10 @@ type Item<'i> = Spanned<DeValue<'i>>;
 /// overflow the structures they size.
 const MAX_SIZE: i64 = 1 << 40;
 
-/// The most requests in flight per destination.
+/// The maximum number of requests in flight per destination.
 const MAX_CONCURRENCY: i64 = 10_000;
 
-/// The most entries a destination may hold in memory.
+/// The maximum number of entries a destination may keep in memory.
 const MAX_IN_FLIGHT: i64 = 1_000_000;
 
 /// The largest template file read, in bytes.

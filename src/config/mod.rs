@@ -178,7 +178,7 @@ pub struct Destination {
     pub max_in_flight: usize,
     /// Largest rendered event, in bytes; a larger one is dead-lettered.
     pub max_event_bytes: usize,
-    /// The secret values this destination holds (secret parameters and header values), so
+    /// The secret values of this destination (secret parameters and header values), so
     /// that [`Destination::redact`] can mask them in messages such as template errors.
     pub secrets: Vec<Secret>,
 }

@@ -464,7 +464,7 @@ parameters = { token = { file = "token" } }
 }
 
 #[test]
-fn sensitive_header_syntax_errors_do_not_quote_the_value() {
+fn sensitive_header_error_hides_value() {
     let text = r#"
 [sources.s]
 api_keys = "any"

@@ -91,8 +91,8 @@ pub fn classify_status(
                 ", and redirects are not followed: set the destination url to the final address",
             );
         } else if status.is_client_error() {
-            // A 4xx other than 408 and 429 means the request itself is wrong; sending it again
-            // cannot succeed, so the reason says why no retry happened.
+            // A 4xx other than 408 and 429 means the request itself is wrong. Sending it again
+            // cannot succeed, so the reason explains why no retry happened.
             reason.push_str(", which is not retried: the destination rejected the request");
         }
         return Verdict::GiveUp(Failure { reason, status: Some(code), snippet, retry_after: None });

@@ -210,8 +210,8 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
-    /// Fails when building `bytes` more bytes of strings would exceed the built-bytes limit;
-    /// called before an operation whose result could be much larger than its operands.
+    /// Fails when building `bytes` more bytes of strings would exceed the built-bytes limit.
+    /// Called before an operation whose result could be much larger than its operands.
     pub fn check_room(&self, span: Span, bytes: usize) -> R<()> {
         if self.built_bytes.saturating_add(bytes) > self.limits.max_built_bytes {
             return Err(self.built_bytes_error(span));

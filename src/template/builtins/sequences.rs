@@ -89,6 +89,7 @@ impl<'a> Renderer<'a> {
                 _ => break,
             }
         }
+
         let ExprKind::BuiltIn(lazy) = &target.node else {
             return Ok(());
         };
@@ -101,6 +102,7 @@ impl<'a> Renderer<'a> {
         if !deferred {
             return Ok(());
         }
+
         // The sequence the lambda runs over and the range are evaluated at once in FreeMarker.
         // NOTE: in a chain such as `xs?filter(f)?map(g)`, `f` still runs before the arguments.
         self.eval(&lazy.target)?;
