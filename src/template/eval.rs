@@ -9,10 +9,11 @@ use std::time::Instant;
 
 use super::Limits;
 use super::ast::{
-    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, Items, List, Node, NumberDigits,
-    Setting, Switch,
+    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, ExprKind, Items, List, Node,
+    NumberDigits, Setting, Switch,
 };
 use super::error::{ErrorKind, TemplateError};
+use super::expr::Peek;
 use super::parser::Program;
 use super::settings::Settings;
 use super::token::Span;
@@ -156,8 +157,18 @@ impl<'a> Renderer<'a> {
 
     /// Counts one step of work and fails when the step limit or, checked every 1,024 steps,
     /// the time limit is exceeded.
+    #[inline]
     pub fn step(&mut self, span: Span) -> R<()> {
         self.steps += 1;
+        if self.steps % 1024 == 0 || self.steps > self.limits.max_steps {
+            return self.step_checks(span);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn step_checks(&self, span: Span) -> R<()> {
         if self.steps % 1024 == 0 {
             self.check_time(span)?;
         }
@@ -176,9 +187,19 @@ impl<'a> Renderer<'a> {
 
     /// Counts `count` items of loop or sequence work and fails past the iteration limit or,
     /// checked every 1,024 items, the time limit.
+    #[inline]
     pub fn iterate(&mut self, span: Span, count: u64) -> R<()> {
         let before = self.iterations;
         self.iterations = self.iterations.saturating_add(count);
+        if self.iterations / 1024 != before / 1024 || self.iterations > self.limits.max_iterations {
+            return self.iteration_checks(span, before);
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn iteration_checks(&self, span: Span, before: u64) -> R<()> {
         if self.iterations / 1024 != before / 1024 {
             self.check_time(span)?;
         }
@@ -220,6 +241,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Counts `bytes` of strings built or copied and fails past the built-bytes limit.
+    #[inline]
     pub fn charge_bytes(&mut self, span: Span, bytes: usize) -> R<()> {
         self.built_bytes = self.built_bytes.saturating_add(bytes);
         if self.built_bytes > self.limits.max_built_bytes {
@@ -230,6 +252,7 @@ impl<'a> Renderer<'a> {
 
     /// Counts the bytes a clone of `value` copies: only owned strings are copied, because
     /// built sequences and hashes are shared behind `Rc` and data values are borrowed.
+    #[inline]
     pub fn charge_copy(&mut self, span: Span, value: Option<&Val<'a>>) -> R<()> {
         match value {
             Some(Val::Str(Cow::Owned(text))) => self.charge_bytes(span, text.len()),
@@ -237,6 +260,8 @@ impl<'a> Renderer<'a> {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn built_bytes_error(&self, span: Span) -> Box<RenderError> {
         error(
             ErrorKind::Limit,
@@ -249,18 +274,25 @@ impl<'a> Renderer<'a> {
         )
     }
 
+    #[inline]
     fn check_output(&self, out: &str, span: Span) -> R<()> {
         if out.len() - self.out_start > self.limits.max_output_bytes {
-            return Err(error(
-                ErrorKind::Limit,
-                span,
-                format!(
-                    "output grew beyond {} bytes; check the loops that produce it",
-                    self.limits.max_output_bytes
-                ),
-            ));
+            return Err(self.output_error(span));
         }
         Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn output_error(&self, span: Span) -> Box<RenderError> {
+        error(
+            ErrorKind::Limit,
+            span,
+            format!(
+                "output grew beyond {} bytes; check the loops that produce it",
+                self.limits.max_output_bytes
+            ),
+        )
     }
 
     /// Renders `nodes` into `out`.
@@ -357,6 +389,36 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates a condition that must be a boolean.
     pub fn eval_condition(&mut self, condition: &'a Expr, context: &str) -> R<bool> {
+        // Operators that always give a boolean are evaluated here without building a value.
+        let mut inner = condition;
+        while let ExprKind::Paren(expr) = &inner.node {
+            inner = expr;
+        }
+        match &inner.node {
+            ExprKind::And(left, right) => {
+                return self.nested(|renderer| {
+                    Ok(renderer.eval_condition(left, "`&&`")?
+                        && renderer.eval_condition(right, "`&&`")?)
+                });
+            }
+            ExprKind::Or(left, right) => {
+                return self.nested(|renderer| {
+                    Ok(renderer.eval_condition(left, "`||`")?
+                        || renderer.eval_condition(right, "`||`")?)
+                });
+            }
+            ExprKind::Not(operand) => {
+                return self.nested(|renderer| Ok(!renderer.eval_condition(operand, "`!`")?));
+            }
+            ExprKind::Exists(value) => {
+                return self.nested(|renderer| renderer.exists(value));
+            }
+            ExprKind::Compare(op, left, right) => {
+                let span = inner.span;
+                return self.nested(|renderer| renderer.eval_compare(*op, left, right, span));
+            }
+            _ => {}
+        }
         match self.eval(condition)? {
             Val::Bool(b) => Ok(b),
             Val::Matches(m) => Ok(m.whole),
@@ -382,6 +444,23 @@ impl<'a> Renderer<'a> {
     }
 
     fn write_interpolation(&mut self, expr: &'a Expr, out: &mut String) -> R<()> {
+        match self.peek(expr) {
+            Peek::Data(Value::String(s)) => {
+                out.push_str(s);
+                return Ok(());
+            }
+            Peek::Data(Value::Number(n)) => {
+                return self
+                    .settings
+                    .write_number(n, out)
+                    .map_err(|e| error(ErrorKind::Evaluation, expr.span, e));
+            }
+            Peek::Held(Val::Str(Cow::Borrowed(s))) => {
+                out.push_str(s);
+                return Ok(());
+            }
+            _ => {}
+        }
         if self.write_builtin_directly(expr, out)? {
             return Ok(());
         }

@@ -15,7 +15,8 @@ use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
 use super::number::Number;
 use super::token::Span;
-use super::val::{OwnedMap, Range, Seq, Val};
+use super::val::{Hash, OwnedMap, Range, Seq, Val};
+use super::value::Value;
 
 impl<'a> Renderer<'a> {
     /// Evaluates `expr`; a missing value is an error.
@@ -38,9 +39,31 @@ impl<'a> Renderer<'a> {
         self.eval_opt(expr)
     }
 
+    /// Evaluates `value??`.
+    pub fn exists(&mut self, value: &'a Expr) -> R<bool> {
+        match self.peek(value) {
+            Peek::Data(_) | Peek::Held(_) => Ok(true),
+            Peek::Missing => Ok(false),
+            Peek::Slow => Ok(self.eval_guarded(value)?.is_some()),
+        }
+    }
+
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
-        let value = self.nested(|renderer| renderer.eval_step(expr))?;
+        // Leaves do not recurse, so they skip the nesting bookkeeping, and only a variable
+        // read can copy an owned string.
+        let value = match &expr.node {
+            ExprKind::Str(s) => return Ok(Some(Val::Str(Cow::Borrowed(s)))),
+            ExprKind::Number(n) => return Ok(Some(Val::Num(Cow::Borrowed(n)))),
+            ExprKind::Bool(b) => return Ok(Some(Val::Bool(*b))),
+            ExprKind::Var(var) => self.read_var(var),
+            ExprKind::Dot(..) => match self.peek(expr) {
+                Peek::Data(value) => return Ok(Val::from_data(value)),
+                Peek::Missing => return Ok(None),
+                Peek::Held(_) | Peek::Slow => self.nested(|renderer| renderer.eval_step(expr))?,
+            },
+            _ => self.nested(|renderer| renderer.eval_step(expr))?,
+        };
         self.charge_copy(expr.span, value.as_ref())?;
         Ok(value)
     }
@@ -152,12 +175,7 @@ impl<'a> Renderer<'a> {
                 self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
             }
             ExprKind::Compare(op, left, right) => {
-                // FreeMarker evaluates both operands of a comparison before it checks either.
-                let l = self.eval_opt(left)?;
-                let r = self.eval_opt(right)?;
-                let l = l.ok_or_else(|| self.missing(left.span))?;
-                let r = r.ok_or_else(|| self.missing(right.span))?;
-                Val::Bool(self.compare(*op, &l, &r, left.span, right.span, expr.span)?)
+                Val::Bool(self.eval_compare(*op, left, right, expr.span)?)
             }
             ExprKind::And(left, right) => {
                 Val::Bool(self.eval_condition(left, "`&&`")? && self.eval_condition(right, "`&&`")?)
@@ -172,7 +190,7 @@ impl<'a> Renderer<'a> {
                     None => Val::Empty,
                 },
             },
-            ExprKind::Exists(value) => Val::Bool(self.eval_guarded(value)?.is_some()),
+            ExprKind::Exists(value) => Val::Bool(self.exists(value)?),
             ExprKind::Paren(inner) => return self.eval_opt(inner),
             ExprKind::BuiltIn(call) => return self.eval_builtin(call, expr.span),
             ExprKind::Lambda(_) => {
@@ -200,6 +218,22 @@ impl<'a> Renderer<'a> {
         Ok(Some(value))
     }
 
+    /// Evaluates `left op right`.
+    pub fn eval_compare(
+        &mut self,
+        op: CompareOp,
+        left: &'a Expr,
+        right: &'a Expr,
+        span: Span,
+    ) -> R<bool> {
+        // FreeMarker evaluates both operands of a comparison before it checks either.
+        let l = self.eval_opt(left)?;
+        let r = self.eval_opt(right)?;
+        let l = l.ok_or_else(|| self.missing(left.span))?;
+        let r = r.ok_or_else(|| self.missing(right.span))?;
+        self.compare(op, &l, &r, left.span, right.span, span)
+    }
+
     fn read_var(&self, var: &Var) -> Option<Val<'a>> {
         match var {
             Var::Local { frame, key, .. } => {
@@ -217,6 +251,66 @@ impl<'a> Renderer<'a> {
                 self.data_var(name)
             }
             Var::Data(name) => self.data_var(name),
+        }
+    }
+
+    /// Finds the value of a variable or of a `.name` chain over data hashes in place, without
+    /// copying it or counting anything. [`Peek::Slow`] sends every other expression, and every
+    /// chain with a missing or non-hash step before the last, to the general evaluation, which
+    /// also raises the errors.
+    pub fn peek(&self, expr: &'a Expr) -> Peek<'_, 'a> {
+        self.peek_chain(expr, 0)
+    }
+
+    fn peek_chain(&self, expr: &'a Expr, depth: u32) -> Peek<'_, 'a> {
+        match &expr.node {
+            ExprKind::Var(var) => self.peek_var(var),
+            // The depth bound keeps this recursion short; longer chains take the general path.
+            ExprKind::Dot(target, key) if depth < 8 => {
+                let map = match self.peek_chain(target, depth + 1) {
+                    Peek::Data(Value::Hash(map)) => map,
+                    Peek::Held(Val::Hash(Hash::Data(map))) => *map,
+                    _ => return Peek::Slow,
+                };
+                match super::val::get_data_with_hint(map, key) {
+                    Some(value) if !value.is_null() => Peek::Data(value),
+                    _ => Peek::Missing,
+                }
+            }
+            _ => Peek::Slow,
+        }
+    }
+
+    fn peek_var(&self, var: &Var) -> Peek<'_, 'a> {
+        fn held<'r, 'a>(value: Option<&'r Val<'a>>) -> Peek<'r, 'a> {
+            match value {
+                Some(value) => Peek::Held(value),
+                None => Peek::Missing,
+            }
+        }
+        match var {
+            Var::Local { frame, key, .. } => match self.frames.get(*frame as usize) {
+                Some(frame) => held(if *key { frame.key.as_ref() } else { frame.item.as_ref() }),
+                None => Peek::Missing,
+            },
+            Var::Assigned { slot, name } => {
+                let slot = *slot as usize;
+                if let Some(value) = &self.assigned[slot] {
+                    return Peek::Held(value);
+                }
+                if let Some(value) = &self.globals[slot] {
+                    return Peek::Held(value);
+                }
+                self.peek_data(name)
+            }
+            Var::Data(name) => self.peek_data(name),
+        }
+    }
+
+    fn peek_data(&self, name: &str) -> Peek<'_, 'a> {
+        match self.vars.iter().find(|(n, _)| *n == name) {
+            Some((_, value)) if !value.is_null() => Peek::Data(value),
+            _ => Peek::Missing,
         }
     }
 
@@ -779,6 +873,18 @@ impl<'a> Renderer<'a> {
         }
         Ok(())
     }
+}
+
+/// What [`Renderer::peek`] finds.
+pub enum Peek<'r, 'a> {
+    /// A value of the data model, never JSON `null`.
+    Data(&'a Value),
+    /// A value the render holds: a loop variable or an assigned variable.
+    Held(&'r Val<'a>),
+    /// The last step is missing, and every step before it exists.
+    Missing,
+    /// Only the general evaluation can tell.
+    Slow,
 }
 
 /// Returns whether two strings are equal as FreeMarker's `==` decides: with Java's en_US

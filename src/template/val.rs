@@ -214,18 +214,10 @@ impl<'a> Hash<'a> {
     /// Returns the value under `key.name` as [`Hash::get`] does, trying the position in
     /// `key.hint` before hashing and storing the position where the key was found.
     pub fn get_with_hint(&self, key: &DotKey) -> Option<Val<'a>> {
-        let Hash::Data(map) = self else {
-            return self.get(&key.name);
-        };
-        let hint = key.hint.load(Ordering::Relaxed);
-        if let Some((found, value)) = map.get_index(hint) {
-            if *found == key.name {
-                return Val::from_data(value);
-            }
+        match self {
+            Hash::Data(map) => get_data_with_hint(map, key).and_then(Val::from_data),
+            Hash::Owned(_) => self.get(&key.name),
         }
-        let (index, _, value) = map.get_full(key.name.as_str())?;
-        key.hint.store(index, Ordering::Relaxed);
-        Val::from_data(value)
     }
 
     /// Returns the key and value at position `index`.
@@ -237,4 +229,19 @@ impl<'a> Hash<'a> {
             Hash::Owned(map) => map.get_index(index).map(|(k, v)| (k.clone(), v.clone())),
         }
     }
+}
+
+/// Returns the value under `key.name` in `map`, trying the position in `key.hint` before
+/// hashing and storing the position where the key was found.
+#[inline]
+pub fn get_data_with_hint<'a>(map: &'a Map, key: &DotKey) -> Option<&'a Value> {
+    let hint = key.hint.load(Ordering::Relaxed);
+    if let Some((found, value)) = map.get_index(hint) {
+        if *found == key.name {
+            return Some(value);
+        }
+    }
+    let (index, _, value) = map.get_full(key.name.as_str())?;
+    key.hint.store(index, Ordering::Relaxed);
+    Some(value)
 }

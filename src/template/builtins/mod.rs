@@ -214,6 +214,36 @@ impl BuiltIn {
         matches!(self, BuiltIn::HasContent | BuiltIn::Default | BuiltIn::Exists | BuiltIn::IfExists)
     }
 
+    /// Returns true for the type tests `?is_string` to `?is_markup_output`.
+    pub fn is_type_test(self) -> bool {
+        use BuiltIn as B;
+        matches!(
+            self,
+            B::IsString
+                | B::IsNumber
+                | B::IsBoolean
+                | B::IsHash
+                | B::IsHashEx
+                | B::IsSequence
+                | B::IsEnumerable
+                | B::IsCollection
+                | B::IsCollectionEx
+                | B::IsIndexable
+                | B::IsDate
+                | B::IsDateLike
+                | B::IsDateOnly
+                | B::IsTime
+                | B::IsDateTime
+                | B::IsUnknownDateLike
+                | B::IsMethod
+                | B::IsMacro
+                | B::IsDirective
+                | B::IsTransform
+                | B::IsNode
+                | B::IsMarkupOutput
+        )
+    }
+
     /// Returns true when the first argument is a lambda (`x -> ...`) or a function.
     pub fn takes_lambda(self) -> bool {
         matches!(self, BuiltIn::Filter | BuiltIn::Map | BuiltIn::TakeWhile | BuiltIn::DropWhile)
@@ -322,8 +352,10 @@ use std::borrow::Cow;
 use super::ast::{BuiltInCall, Expr, ExprKind};
 use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
+use super::expr::Peek;
 use super::token::Span;
 use super::val::Val;
+use super::value::Value;
 
 impl<'a> Renderer<'a> {
     /// Evaluates a built-in call; `None` when the result is missing (`?first` of an empty
@@ -342,6 +374,23 @@ impl<'a> Renderer<'a> {
         }
         if matches!(builtin, B::Join | B::SeqContains | B::SeqIndexOf | B::SeqLastIndexOf) {
             self.eval_arguments_before_lazy_target(call)?;
+        }
+        // A type test of a variable or `.name` chain looks at the value in place.
+        let peeked = if builtin.is_type_test() { self.peek(&call.target) } else { Peek::Slow };
+        match peeked {
+            Peek::Data(value) => {
+                if let Some(result) =
+                    Val::from_data(value).and_then(|v| self.type_test_builtin(builtin, &v))
+                {
+                    return Ok(Some(Val::Bool(result)));
+                }
+            }
+            Peek::Held(value) => {
+                if let Some(result) = self.type_test_builtin(builtin, value) {
+                    return Ok(Some(Val::Bool(result)));
+                }
+            }
+            Peek::Missing | Peek::Slow => {}
         }
         let target = self.eval(&call.target)?;
         match builtin {
@@ -379,6 +428,17 @@ impl<'a> Renderer<'a> {
             BuiltIn::UpperCase => super::text::upper_case,
             BuiltIn::LowerCase => super::text::lower_case,
             BuiltIn::C => {
+                match self.peek(&call.target) {
+                    Peek::Data(Value::Number(n)) => {
+                        n.write_computer(out);
+                        return Ok(true);
+                    }
+                    Peek::Data(Value::Bool(b)) => {
+                        out.push_str(if *b { "true" } else { "false" });
+                        return Ok(true);
+                    }
+                    _ => {}
+                }
                 let target = self.eval(&call.target)?;
                 return match target {
                     Val::Num(n) => {
@@ -407,6 +467,10 @@ impl<'a> Renderer<'a> {
             }
             _ => return Ok(false),
         };
+        if let Peek::Data(Value::String(s)) = self.peek(&call.target) {
+            writer(s, out);
+            return Ok(true);
+        }
         let target = self.eval(&call.target)?;
         match &target {
             Val::Str(s) => writer(s, out),
