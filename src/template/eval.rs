@@ -301,15 +301,31 @@ impl<'a> Renderer<'a> {
     }
 
     fn render_sequence(&mut self, nodes: &'a [Node], out: &mut String) -> R<Flow> {
+        // Text and interpolations, most of a template, are rendered here without the large
+        // frame of `render_node`.
         for node in nodes {
-            let flow = self.render_node(node, out)?;
-            if flow != Flow::Normal {
-                return Ok(flow);
+            match node {
+                Node::Text(text) => {
+                    out.push_str(text);
+                    self.check_output(out, Span::default())?;
+                }
+                Node::Interp(expr) => {
+                    self.step(expr.span)?;
+                    self.write_interpolation(expr, out)?;
+                    self.check_output(out, expr.span)?;
+                }
+                _ => {
+                    let flow = self.render_node(node, out)?;
+                    if flow != Flow::Normal {
+                        return Ok(flow);
+                    }
+                }
             }
         }
         Ok(Flow::Normal)
     }
 
+    #[inline(never)]
     fn render_node(&mut self, node: &'a Node, out: &mut String) -> R<Flow> {
         match node {
             Node::Text(text) => {
@@ -417,6 +433,18 @@ impl<'a> Renderer<'a> {
                 let span = inner.span;
                 return self.nested(|renderer| renderer.eval_compare(*op, left, right, span));
             }
+            ExprKind::BuiltIn(call) if call.builtin.is_type_test() => {
+                let result = match self.peek(&call.target) {
+                    Peek::Data(value) => {
+                        Val::from_data(value).and_then(|v| self.type_test_builtin(call.builtin, &v))
+                    }
+                    Peek::Held(value) => self.type_test_builtin(call.builtin, value),
+                    Peek::Missing | Peek::Slow => None,
+                };
+                if let Some(result) = result {
+                    return Ok(result);
+                }
+            }
             _ => {}
         }
         match self.eval(condition)? {
@@ -443,6 +471,7 @@ impl<'a> Renderer<'a> {
         )
     }
 
+    #[inline(never)]
     fn write_interpolation(&mut self, expr: &'a Expr, out: &mut String) -> R<()> {
         match self.peek(expr) {
             Peek::Data(Value::String(s)) => {
@@ -626,6 +655,9 @@ impl<'a> Renderer<'a> {
         body: &'a [Node],
         out: &mut String,
     ) -> R<usize> {
+        if let Val::Hash(Hash::Data(map)) = value {
+            return self.iterate_data_hash(map, span, frame, body, out);
+        }
         let mut index = 0;
         loop {
             if len.is_some_and(|n| index >= n) {
@@ -658,6 +690,33 @@ impl<'a> Renderer<'a> {
             index += 1;
         }
         Ok(index)
+    }
+
+    /// Runs `body` once per entry of a data hash, as [`Renderer::iterate_items`] does.
+    fn iterate_data_hash(
+        &mut self,
+        map: &'a super::value::Map,
+        span: Span,
+        frame: usize,
+        body: &'a [Node],
+        out: &mut String,
+    ) -> R<usize> {
+        let len = map.len();
+        for (index, (key, item)) in map.iter().enumerate() {
+            self.iterate(span, 1)?;
+            self.step(span)?;
+            let current = &mut self.frames[frame];
+            // Only this loop stores into its frame, and what it stores borrows from the data,
+            // so the values it replaces own nothing and need no drop.
+            std::mem::forget(std::mem::replace(&mut current.item, Val::from_data(item)));
+            std::mem::forget(current.key.replace(Val::Str(Cow::Borrowed(key.as_str()))));
+            current.index = index;
+            current.has_next = index + 1 < len;
+            if self.render_nodes(body, out)? == Flow::Break {
+                return Ok(index + 1);
+            }
+        }
+        Ok(len)
     }
 
     fn render_switch(&mut self, switch: &'a Switch, out: &mut String) -> R<Flow> {

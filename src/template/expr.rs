@@ -20,6 +20,7 @@ use super::value::Value;
 
 impl<'a> Renderer<'a> {
     /// Evaluates `expr`; a missing value is an error.
+    #[inline]
     pub fn eval(&mut self, expr: &'a Expr) -> R<Val<'a>> {
         match self.eval_opt(expr)? {
             Some(value) => Ok(value),

@@ -362,6 +362,11 @@ impl Number {
     /// Adds exactly (`a + b`), giving a `BigDecimal`.
     pub fn add(&self, other: &Number) -> Result<Number, NumberError> {
         if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
+            if sa == sb {
+                if let (Some(sum), Ok(scale)) = (a.checked_add(b), i32::try_from(sa)) {
+                    return Ok(Number(Repr::Small { unscaled: sum, scale }));
+                }
+            }
             if let Some((a, b, scale)) = align_small(a, sa, b, sb) {
                 if let Some(sum) = a.checked_add(b) {
                     return Number::from_decimal_i128(sum, scale);
@@ -376,6 +381,11 @@ impl Number {
     /// Subtracts exactly (`a - b`), giving a `BigDecimal`.
     pub fn sub(&self, other: &Number) -> Result<Number, NumberError> {
         if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
+            if sa == sb {
+                if let (Some(difference), Ok(scale)) = (a.checked_sub(b), i32::try_from(sa)) {
+                    return Ok(Number(Repr::Small { unscaled: difference, scale }));
+                }
+            }
             if let Some((a, b, scale)) = align_small(a, sa, b, sb) {
                 if let Some(difference) = a.checked_sub(b) {
                     return Number::from_decimal_i128(difference, scale);
@@ -480,6 +490,11 @@ impl Number {
     /// works, then exactly. An infinity is beyond every finite number of its sign, and NaN is
     /// an error.
     pub fn compare(&self, other: &Number) -> Result<Ordering, NumberError> {
+        if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
+            if sa == sb {
+                return Ok(a.cmp(&b));
+            }
+        }
         let (sa, sb) = (self.signum()?, other.signum()?);
         if sa != sb {
             return Ok(sa.cmp(&sb));
@@ -1453,15 +1468,28 @@ fn trim_leading_zeros(digits: &[u8]) -> &[u8] {
 
 /// Writes the decimal digits of `value` into the end of `buffer` and returns them.
 fn u64_digits(mut value: u64, buffer: &mut [u8; 20]) -> &[u8] {
+    // Two digits per division: the pairs "00" to "99" in order.
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+        2021222324252627282930313233343536373839\
+        4041424344454647484950515253545556575859\
+        6061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899";
     let mut start = buffer.len();
-    loop {
-        start -= 1;
-        buffer[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &buffer[start..];
-        }
+    while value >= 100 {
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        start -= 2;
+        buffer[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
     }
+    if value >= 10 {
+        let pair = value as usize * 2;
+        start -= 2;
+        buffer[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+    } else {
+        start -= 1;
+        buffer[start] = b'0' + value as u8;
+    }
+    &buffer[start..]
 }
 
 /// Appends an integer without allocating.
@@ -1470,9 +1498,12 @@ fn push_integer(value: i64, out: &mut String) {
     if value < 0 {
         out.push('-');
     }
-    for &digit in u64_digits(value.unsigned_abs(), &mut buffer) {
-        out.push(char::from(digit));
-    }
+    push_ascii(u64_digits(value.unsigned_abs(), &mut buffer), out);
+}
+
+/// Appends ASCII digits.
+fn push_ascii(digits: &[u8], out: &mut String) {
+    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
 }
 
 /// Appends `digits × 10^-scale` as plain text; `digits` is the magnitude without sign.
@@ -1486,19 +1517,17 @@ fn write_plain(negative: bool, digits: &[u8], scale: i64, strip_zeros: bool, out
         out.push('-');
     }
     if scale <= 0 {
-        out.extend(digits.iter().map(|&b| char::from(b)));
+        push_ascii(digits, out);
         out.extend(std::iter::repeat_n('0', (-scale) as usize));
         return;
     }
     let scale = scale as usize;
-    let (integer, fraction): (&[u8], Vec<u8>) = if digits.len() > scale {
-        (&digits[..digits.len() - scale], digits[digits.len() - scale..].to_vec())
+    // The fraction is `leading_zeros` zeros followed by `fraction`.
+    let (integer, leading_zeros, mut fraction) = if digits.len() > scale {
+        (&digits[..digits.len() - scale], 0, &digits[digits.len() - scale..])
     } else {
-        let mut fraction = vec![b'0'; scale - digits.len()];
-        fraction.extend_from_slice(digits);
-        (&[], fraction)
+        (&digits[..0], scale - digits.len(), digits)
     };
-    let mut fraction: &[u8] = &fraction;
     if strip_zeros {
         while let [rest @ .., b'0'] = fraction {
             fraction = rest;
@@ -1507,11 +1536,12 @@ fn write_plain(negative: bool, digits: &[u8], scale: i64, strip_zeros: bool, out
     if integer.is_empty() {
         out.push('0');
     } else {
-        out.extend(integer.iter().map(|&b| char::from(b)));
+        push_ascii(integer, out);
     }
     if !fraction.is_empty() {
         out.push('.');
-        out.extend(fraction.iter().map(|&b| char::from(b)));
+        out.extend(std::iter::repeat_n('0', leading_zeros));
+        push_ascii(fraction, out);
     }
 }
 

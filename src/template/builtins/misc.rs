@@ -101,7 +101,11 @@ impl<'a> Renderer<'a> {
     }
 
     /// Evaluates the `?is_...` type tests; `None` for other built-ins.
-    pub(super) fn type_test_builtin(&self, builtin: BuiltIn, target: &Val<'a>) -> Option<bool> {
+    pub(in crate::template) fn type_test_builtin(
+        &self,
+        builtin: BuiltIn,
+        target: &Val<'a>,
+    ) -> Option<bool> {
         let unbounded = matches!(target, Val::Seq(Seq::Range(r)) if r.len.is_none());
         let collection = matches!(target, Val::Seq(Seq::Keys(_) | Seq::Values(_))) || unbounded;
         Some(match builtin {
