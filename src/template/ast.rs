@@ -259,6 +259,21 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// Returns whether two values in `ordering` satisfy the operator.
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering;
+        match self {
+            CompareOp::Eq => ordering == Ordering::Equal,
+            CompareOp::Ne => ordering != Ordering::Equal,
+            CompareOp::Lt => ordering == Ordering::Less,
+            CompareOp::Le => ordering != Ordering::Greater,
+            CompareOp::Gt => ordering == Ordering::Greater,
+            CompareOp::Ge => ordering != Ordering::Less,
+        }
+    }
+}
+
+impl CompareOp {
     /// Returns the operator as FreeMarker names it in messages.
     pub fn symbol(self) -> &'static str {
         match self {

@@ -447,6 +447,12 @@ impl<'a> Renderer<'a> {
             }
             _ => {}
         }
+        self.eval_boolean(condition, context)
+    }
+
+    /// Evaluates a condition the fast cases of [`Renderer::eval_condition`] do not cover.
+    #[inline(never)]
+    fn eval_boolean(&mut self, condition: &'a Expr, context: &str) -> R<bool> {
         match self.eval(condition)? {
             Val::Bool(b) => Ok(b),
             Val::Matches(m) => Ok(m.whole),

@@ -149,6 +149,11 @@ impl<'a> Renderer<'a> {
                     return Err(self.expected(operand.span, "unary `+`", "a number", &other));
                 }
             },
+            ExprKind::Arith(op, left, right)
+                if let Some(result) = self.peek_arithmetic(*op, left, right) =>
+            {
+                Val::Num(Cow::Owned(result))
+            }
             ExprKind::Arith(ArithOp::Add, left, right) => {
                 // FreeMarker evaluates both operands of `+` before it checks either.
                 let l = self.eval_opt(left)?;
@@ -227,12 +232,46 @@ impl<'a> Renderer<'a> {
         right: &'a Expr,
         span: Span,
     ) -> R<bool> {
+        // Two numbers read in place are compared without copying them.
+        if let (Some(l), Some(r)) = (self.peek_number(left), self.peek_number(right)) {
+            if let Ok(ordering) = l.compare(r) {
+                return Ok(op.holds(ordering));
+            }
+        }
         // FreeMarker evaluates both operands of a comparison before it checks either.
         let l = self.eval_opt(left)?;
         let r = self.eval_opt(right)?;
         let l = l.ok_or_else(|| self.missing(left.span))?;
         let r = r.ok_or_else(|| self.missing(right.span))?;
         self.compare(op, &l, &r, left.span, right.span, span)
+    }
+
+    /// Applies `op` to two numbers read in place; `None` when an operand is not such a number
+    /// or the operation fails, for the general evaluation to report.
+    fn peek_arithmetic(&self, op: ArithOp, left: &'a Expr, right: &'a Expr) -> Option<Number> {
+        let (l, r) = (self.peek_number(left)?, self.peek_number(right)?);
+        match op {
+            ArithOp::Add => l.add(r),
+            ArithOp::Sub => l.sub(r),
+            ArithOp::Mul => l.mul(r),
+            ArithOp::Div => l.div(r),
+            ArithOp::Rem => l.rem(r),
+        }
+        .ok()
+    }
+
+    /// Returns the number `expr` stands for when it is a number literal, or a variable or
+    /// `.name` chain whose value is a number; `None` when the general evaluation must decide.
+    fn peek_number(&self, expr: &'a Expr) -> Option<&Number> {
+        match &expr.node {
+            ExprKind::Number(n) => Some(n),
+            ExprKind::Var(_) | ExprKind::Dot(..) => match self.peek(expr) {
+                Peek::Data(Value::Number(n)) => Some(n),
+                Peek::Held(Val::Num(n)) => Some(n),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn read_var(&self, var: &Var) -> Option<Val<'a>> {
@@ -789,14 +828,7 @@ impl<'a> Renderer<'a> {
                 ));
             }
         };
-        Ok(match op {
-            CompareOp::Eq => ordering == Ordering::Equal,
-            CompareOp::Ne => ordering != Ordering::Equal,
-            CompareOp::Lt => ordering == Ordering::Less,
-            CompareOp::Le => ordering != Ordering::Greater,
-            CompareOp::Gt => ordering == Ordering::Greater,
-            CompareOp::Ge => ordering != Ordering::Less,
-        })
+        Ok(op.holds(ordering))
     }
 
     /// Returns whether two values are equal as `==` decides, for `#switch` and `?switch`.

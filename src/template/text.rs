@@ -1049,10 +1049,15 @@ pub fn replace(
         return Ok(());
     }
     let mut last = 0;
-    for (at, _) in s.match_indices(from) {
+    let mut replace_at = |at: usize| {
         out.push_str(&s[last..at]);
         out.push_str(to);
         last = at + from.len();
+    };
+    match from.as_bytes() {
+        // One byte of UTF-8 is an ASCII character, found faster as a `char`.
+        [byte] => s.match_indices(char::from(*byte)).for_each(|(at, _)| replace_at(at)),
+        _ => s.match_indices(from).for_each(|(at, _)| replace_at(at)),
     }
     out.push_str(&s[last..]);
     Ok(())

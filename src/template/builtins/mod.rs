@@ -512,12 +512,17 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates argument `index` as text; numbers are formatted.
     pub fn arg_text(&mut self, call: &'a BuiltInCall, index: usize) -> R<String> {
+        self.arg_str(call, index).map(Cow::into_owned)
+    }
+
+    /// Evaluates argument `index` of a built-in call as text, borrowing a string literal.
+    pub fn arg_str(&mut self, call: &'a BuiltInCall, index: usize) -> R<Cow<'a, str>> {
         let value = self.arg(call, index)?;
         let span = call.args[index].span;
         match value {
-            Val::Str(s) => Ok(s.into_owned()),
+            Val::Str(s) => Ok(s),
             Val::Num(_) | Val::Empty | Val::Nothing | Val::Date(_) => {
-                Ok(self.to_text(&value, span)?.into_owned())
+                Ok(Cow::Owned(self.to_text(&value, span)?.into_owned()))
             }
             other => {
                 let context = format!("argument {} of `?{}`", index + 1, call.builtin.name());

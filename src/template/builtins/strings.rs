@@ -87,20 +87,20 @@ impl<'a> Renderer<'a> {
                 })
             }
             BuiltIn::Replace => {
-                let s = s.into_owned();
-                let from = self.arg_text(call, 0)?;
-                let to = self.arg_text(call, 1)?;
+                let s: &str = &s;
+                let from = self.arg_str(call, 0)?;
+                let to = self.arg_str(call, 1)?;
                 let flags = self.regex_flags(call, 2)?;
-                self.check_room(span, self.replace_size_bound(call, &s, &from, &to, &flags))?;
-                let mut out = String::with_capacity(s.len());
+                self.check_room(span, self.replace_size_bound(call, s, &from, &to, &flags))?;
+                let mut out = String::with_capacity(s.len() + to.len().saturating_mul(2));
                 if flags.regex {
                     let regex =
                         self.cached_regex(call, &from, &flags).map_err(|e| text_error(e.into()))?;
                     regex
-                        .replace(&s, &to, flags.first_only, &mut out)
+                        .replace(s, &to, flags.first_only, &mut out)
                         .map_err(|e| text_error(e.into()))?;
                 } else {
-                    text::replace(&s, &from, &to, &flags, &mut out).map_err(text_error)?;
+                    text::replace(s, &from, &to, &flags, &mut out).map_err(text_error)?;
                 }
                 Val::Str(Cow::Owned(out))
             }
@@ -405,8 +405,11 @@ impl<'a> Renderer<'a> {
             matches.map_or(0, |m| m.len())
         } else if from.is_empty() || flags.case_insensitive {
             s.len() + 1
+        } else if to.len() <= from.len() {
+            // Replacing never makes the string longer.
+            0
         } else {
-            s.matches(from).count()
+            count_matches(s, from)
         };
         // A group reference such as `$1` in a regular expression's replacement copies matched
         // text, and the matches together are at most the whole string.
@@ -487,5 +490,14 @@ fn drop_bare_decimal_points(json: &str) -> Cow<'_, str> {
     match out {
         Some(text) => Cow::Owned(text),
         None => Cow::Borrowed(json),
+    }
+}
+
+/// Counts the non-overlapping occurrences of `from` in `s`, as `str::matches` does.
+fn count_matches(s: &str, from: &str) -> usize {
+    match from.as_bytes() {
+        // One byte of UTF-8 is an ASCII character, found faster as a `char`.
+        [byte] => s.matches(char::from(*byte)).count(),
+        _ => s.matches(from).count(),
     }
 }
