@@ -194,10 +194,35 @@ pub enum Var {
         /// Slot in the template's variable table.
         slot: u16,
         /// The name.
-        name: String,
+        name: DataName,
     },
     /// A variable of the data model.
-    Data(String),
+    Data(DataName),
+}
+
+/// The name of a data-model variable, with its position among the distinct data-model names
+/// the template reads, so a render looks each name up once rather than at every read.
+#[derive(Clone)]
+pub struct DataName {
+    /// The name.
+    pub name: String,
+    /// The position of the name in the program's list of data-model names; `u16::MAX` when
+    /// the name is not in that list and is looked up by name.
+    pub index: u16,
+}
+
+impl PartialEq for DataName {
+    /// Compares the names only, since the position follows from the name.
+    fn eq(&self, other: &DataName) -> bool {
+        self.name == other.name
+    }
+}
+
+impl std::fmt::Debug for DataName {
+    /// Shows the name as a string.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.name, f)
+    }
 }
 
 /// The kind of a range expression.

@@ -9,12 +9,12 @@ use std::time::Instant;
 
 use super::Limits;
 use super::ast::{
-    ArithOp, AssignOp, AssignTarget, Assignment, Binding, Expr, ExprKind, Items, List, Node,
-    NumberDigits, Setting, Switch,
+    ArithOp, AssignOp, AssignTarget, Assignment, Binding, DataName, Expr, ExprKind, Items, List,
+    Node, NumberDigits, Setting, Switch,
 };
 use super::error::{ErrorKind, TemplateError};
 use super::expr::Peek;
-use super::parser::Program;
+use super::parser::{DATA_NAMES, Program};
 use super::settings::Settings;
 use super::token::Span;
 use super::val::{Hash, OwnedMap, Seq, Val};
@@ -73,6 +73,10 @@ pub struct Renderer<'a> {
     pub source: &'a str,
     /// The caller's top-level variables.
     pub vars: &'a [(&'a str, &'a Value)],
+    /// The values of the program's data-model names, looked up when the render starts.
+    data: [Option<&'a Value>; DATA_NAMES],
+    /// How many entries of `data` are looked up.
+    data_len: usize,
     /// Values of `<#assign>`ed variables by slot.
     pub assigned: Vec<Option<Val<'a>>>,
     /// Values of `<#global>` variables by slot.
@@ -107,10 +111,16 @@ impl<'a> Renderer<'a> {
         limits: Limits,
         out_start: usize,
     ) -> Renderer<'a> {
+        let mut data = [None; DATA_NAMES];
+        for (slot, wanted) in data.iter_mut().zip(&program.data_names) {
+            *slot = vars.iter().find(|(n, _)| *n == wanted).map(|(_, value)| *value);
+        }
         Renderer {
             name,
             source,
             vars,
+            data,
+            data_len: program.data_names.len().min(DATA_NAMES),
             assigned: vec![None; program.slots.len()],
             globals: vec![None; program.slots.len()],
             frames: Vec::with_capacity(program.max_frames),
@@ -494,6 +504,12 @@ impl<'a> Renderer<'a> {
                 out.push_str(s);
                 return Ok(());
             }
+            Peek::Held(Val::Num(n)) => {
+                return self
+                    .settings
+                    .write_number(n, out)
+                    .map_err(|e| error(ErrorKind::Evaluation, expr.span, e));
+            }
             _ => {}
         }
         if self.write_builtin_directly(expr, out)? {
@@ -830,8 +846,19 @@ impl<'a> Renderer<'a> {
     }
 
     /// Returns the data-model variable `name`; `None` when it is absent or null.
-    pub fn data_var(&self, name: &str) -> Option<Val<'a>> {
-        self.vars.iter().find(|(n, _)| *n == name).and_then(|(_, v)| Val::from_data(v))
+    pub fn data_var(&self, name: &DataName) -> Option<Val<'a>> {
+        self.data_value(name).and_then(Val::from_data)
+    }
+
+    /// Returns the value of the data-model variable `name`, JSON `null` included; `None` when
+    /// it is absent.
+    #[inline]
+    pub fn data_value(&self, name: &DataName) -> Option<&'a Value> {
+        let index = usize::from(name.index);
+        if index < self.data_len {
+            return self.data[index];
+        }
+        self.vars.iter().find(|(n, _)| *n == name.name).map(|(_, value)| *value)
     }
 
     fn apply_setting(&mut self, setting: Setting, value: &'a Expr) -> R<()> {

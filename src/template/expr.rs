@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use super::ast::{ArithOp, BuiltInCall, CompareOp, Expr, ExprKind, RangeKind, StrPart, Var};
+use super::ast::{
+    ArithOp, BuiltInCall, CompareOp, DataName, DotKey, Expr, ExprKind, RangeKind, StrPart, Var,
+};
 use super::builtins::BuiltIn;
 use super::error::ErrorKind;
 use super::eval::{R, Renderer, error};
@@ -299,28 +301,44 @@ impl<'a> Renderer<'a> {
     /// chain with a missing or non-hash step before the last, to the general evaluation, which
     /// also raises the errors.
     pub fn peek(&self, expr: &'a Expr) -> Peek<'_, 'a> {
-        self.peek_chain(expr, 0)
-    }
-
-    fn peek_chain(&self, expr: &'a Expr, depth: u32) -> Peek<'_, 'a> {
         match &expr.node {
-            ExprKind::Var(var) => self.peek_var(var),
-            // The depth bound keeps this recursion short; longer chains take the general path.
-            ExprKind::Dot(target, key) if depth < 8 => {
-                let map = match self.peek_chain(target, depth + 1) {
-                    Peek::Data(Value::Hash(map)) => map,
-                    Peek::Held(Val::Hash(Hash::Data(map))) => *map,
-                    _ => return Peek::Slow,
-                };
-                match super::val::get_data_with_hint(map, key) {
-                    Some(value) if !value.is_null() => Peek::Data(value),
-                    _ => Peek::Missing,
+            ExprKind::Var(var) => return self.peek_var(var),
+            ExprKind::Dot(target, key) => {
+                if let ExprKind::Var(var) = &target.node {
+                    return peek_key(self.peek_var(var), key);
                 }
             }
-            _ => Peek::Slow,
+            _ => return Peek::Slow,
         }
+        self.peek_long_chain(expr)
     }
 
+    /// [`Renderer::peek`] for chains of two or more `.name` reads.
+    #[inline(never)]
+    fn peek_long_chain(&self, expr: &'a Expr) -> Peek<'_, 'a> {
+        // The keys of the chain, innermost first; longer chains take the general path.
+        let mut keys: [Option<&'a DotKey>; 8] = [None; 8];
+        let mut count = 0;
+        let mut root = expr;
+        while let ExprKind::Dot(target, key) = &root.node {
+            let Some(slot) = keys.get_mut(count) else {
+                return Peek::Slow;
+            };
+            *slot = Some(key);
+            count += 1;
+            root = target;
+        }
+        let ExprKind::Var(var) = &root.node else {
+            return Peek::Slow;
+        };
+        let mut current = self.peek_var(var);
+        for key in keys[..count].iter().rev().flatten() {
+            current = peek_key(current, key);
+        }
+        current
+    }
+
+    #[inline]
     fn peek_var(&self, var: &Var) -> Peek<'_, 'a> {
         fn held<'r, 'a>(value: Option<&'r Val<'a>>) -> Peek<'r, 'a> {
             match value {
@@ -347,9 +365,9 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn peek_data(&self, name: &str) -> Peek<'_, 'a> {
-        match self.vars.iter().find(|(n, _)| *n == name) {
-            Some((_, value)) if !value.is_null() => Peek::Data(value),
+    fn peek_data(&self, name: &DataName) -> Peek<'_, 'a> {
+        match self.data_value(name) {
+            Some(value) if !value.is_null() => Peek::Data(value),
             _ => Peek::Missing,
         }
     }
@@ -905,6 +923,20 @@ impl<'a> Renderer<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads `.key` of what a peek found; [`Peek::Slow`] unless that is a hash of the data.
+#[inline]
+fn peek_key<'r, 'a>(target: Peek<'r, 'a>, key: &DotKey) -> Peek<'r, 'a> {
+    let map = match target {
+        Peek::Data(Value::Hash(map)) => map,
+        Peek::Held(Val::Hash(Hash::Data(map))) => *map,
+        _ => return Peek::Slow,
+    };
+    match super::val::get_data_with_hint(map, key) {
+        Some(value) if !value.is_null() => Peek::Data(value),
+        _ => Peek::Missing,
     }
 }
 

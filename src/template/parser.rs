@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use super::ast::{
-    ArithOp, AssignOp, AssignTarget, Assignment, Binding, BuiltInCall, CompareOp, Expr, ExprKind,
-    Items, Lambda, List, Node, NumberDigits, RangeKind, Setting, StrPart, Switch, Var,
+    ArithOp, AssignOp, AssignTarget, Assignment, Binding, BuiltInCall, CompareOp, DataName, Expr,
+    ExprKind, Items, Lambda, List, Node, NumberDigits, RangeKind, Setting, StrPart, Switch, Var,
 };
 use super::builtins::{self, Arity, BuiltIn};
 use super::error::{ErrorKind, TemplateError};
@@ -28,9 +28,14 @@ pub struct Program {
     pub nodes: Vec<Node>,
     /// Names of the variables the template assigns, by slot.
     pub slots: Vec<String>,
+    /// The distinct data-model names the template reads, by [`DataName::index`].
+    pub data_names: Vec<String>,
     /// The deepest nesting of loop and lambda frames.
     pub max_frames: usize,
 }
+
+/// How many distinct data-model names a render looks up once at its start.
+pub const DATA_NAMES: usize = 8;
 
 /// Parses `source` into a program; `max_depth` bounds directive and expression nesting.
 pub fn parse(name: &str, source: &str, max_depth: usize) -> Result<Program, TemplateError> {
@@ -54,14 +59,23 @@ pub fn parse(name: &str, source: &str, max_depth: usize) -> Result<Program, Temp
     };
     let root = parser.parse_root()?;
     let root = parser.tree.strip_whitespace(root);
-    let mut builder =
-        Builder { tree: &mut parser.tree, assigned: HashMap::new(), slots: Vec::new() };
+    let mut builder = Builder {
+        tree: &mut parser.tree,
+        assigned: HashMap::new(),
+        slots: Vec::new(),
+        data_names: Vec::new(),
+    };
     builder.collect_assignments(root);
     let nodes = match builder.tree.elements[root].kind {
         ElementKind::Root => builder.build_children(root),
         _ => builder.build(root).into_iter().collect(),
     };
-    Ok(Program { nodes, slots: builder.slots, max_frames: parser.max_frames })
+    Ok(Program {
+        nodes,
+        slots: builder.slots,
+        data_names: builder.data_names,
+        max_frames: parser.max_frames,
+    })
 }
 
 /// Naming convention of the names the template language defines.
@@ -1369,7 +1383,7 @@ impl<'s> Parser<'s> {
                 return Var::Local { frame: scope.frame, key: true, name: name.to_owned() };
             }
         }
-        Var::Data(name.to_owned())
+        Var::Data(DataName { name: name.to_owned(), index: u16::MAX })
     }
 
     fn string_literal(&mut self, value: String, raw: bool, span: Span) -> PResult<Expr> {
@@ -1680,6 +1694,7 @@ struct Builder<'t> {
     tree: &'t mut ElementTree,
     assigned: HashMap<String, u16>,
     slots: Vec<String>,
+    data_names: Vec<String>,
 }
 
 impl Builder<'_> {
@@ -1837,6 +1852,19 @@ impl Builder<'_> {
         Some(node)
     }
 
+    /// Returns the position of the data-model name `name`, adding it when it is new.
+    /// Past [`DATA_NAMES`] names, reads search the variables by name.
+    fn data_index(&mut self, name: &str) -> u16 {
+        if let Some(index) = self.data_names.iter().position(|known| known == name) {
+            return index as u16;
+        }
+        if self.data_names.len() >= DATA_NAMES {
+            return u16::MAX;
+        }
+        self.data_names.push(name.to_owned());
+        (self.data_names.len() - 1) as u16
+    }
+
     fn resolve_assignment(&mut self, assignment: &mut Assignment) {
         assignment.target.slot = self.assigned.get(&assignment.target.name).copied().unwrap_or(0);
         if let Some(value) = &mut assignment.value {
@@ -1849,8 +1877,10 @@ impl Builder<'_> {
         match &mut expr.node {
             ExprKind::Var(var) => {
                 if let Var::Data(name) = var {
-                    if let Some(&slot) = self.assigned.get(name.as_str()) {
-                        *var = Var::Assigned { slot, name: std::mem::take(name) };
+                    name.index = self.data_index(&name.name);
+                    if let Some(&slot) = self.assigned.get(name.name.as_str()) {
+                        let name = DataName { name: std::mem::take(&mut name.name), ..*name };
+                        *var = Var::Assigned { slot, name };
                     }
                 }
             }

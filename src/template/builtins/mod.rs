@@ -433,7 +433,11 @@ impl<'a> Renderer<'a> {
                         n.write_computer(out);
                         return Ok(true);
                     }
-                    Peek::Data(Value::Bool(b)) => {
+                    Peek::Held(Val::Num(n)) => {
+                        n.write_computer(out);
+                        return Ok(true);
+                    }
+                    Peek::Data(Value::Bool(b)) | Peek::Held(Val::Bool(b)) => {
                         out.push_str(if *b { "true" } else { "false" });
                         return Ok(true);
                     }
@@ -467,9 +471,16 @@ impl<'a> Renderer<'a> {
             }
             _ => return Ok(false),
         };
-        if let Peek::Data(Value::String(s)) = self.peek(&call.target) {
-            writer(s, out);
-            return Ok(true);
+        match self.peek(&call.target) {
+            Peek::Data(Value::String(s)) => {
+                writer(s, out);
+                return Ok(true);
+            }
+            Peek::Held(Val::Str(s)) => {
+                writer(s, out);
+                return Ok(true);
+            }
+            _ => {}
         }
         let target = self.eval(&call.target)?;
         match &target {
