@@ -54,12 +54,13 @@ impl<'a> Renderer<'a> {
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
         // Leaves do not recurse, so they skip the nesting bookkeeping, and only a variable
-        // read can copy an owned string.
+        // read can copy an owned string. Parentheses pass their value through unchanged.
         let value = match &expr.node {
             ExprKind::Str(s) => return Ok(Some(Val::Str(Cow::Borrowed(s)))),
             ExprKind::Number(n) => return Ok(Some(Val::Num(Cow::Borrowed(n)))),
             ExprKind::Bool(b) => return Ok(Some(Val::Bool(*b))),
             ExprKind::Var(var) => self.read_var(var),
+            ExprKind::Paren(inner) => return self.eval_opt(inner),
             ExprKind::Dot(..) => match self.peek(expr) {
                 Peek::Data(value) => return Ok(Val::from_data(value)),
                 Peek::Missing => return Ok(None),

@@ -395,6 +395,21 @@ impl<'a> Renderer<'a> {
         to: &str,
         flags: &RegexFlags,
     ) -> usize {
+        // A group reference such as `$1` in a regular expression's replacement copies matched
+        // text, and the matches together are at most the whole string.
+        let group_copies =
+            if flags.regex { to.matches('$').count().saturating_mul(s.len()) } else { 0 };
+        let bound = |replacements: usize| {
+            s.len()
+                .saturating_add(replacements.saturating_mul(to.len()))
+                .saturating_add(group_copies)
+        };
+        // There are at most as many replacements as places between characters. When even
+        // that many fit, counting the real ones would only repeat the search.
+        let most = if flags.first_only { 1 } else { s.len().saturating_add(1) };
+        if self.built_bytes.saturating_add(bound(most)) <= self.limits.max_built_bytes {
+            return bound(most);
+        }
         let replacements = if flags.first_only {
             1
         } else if flags.regex {
@@ -411,11 +426,7 @@ impl<'a> Renderer<'a> {
         } else {
             count_matches(s, from)
         };
-        // A group reference such as `$1` in a regular expression's replacement copies matched
-        // text, and the matches together are at most the whole string.
-        let group_copies =
-            if flags.regex { to.matches('$').count().saturating_mul(s.len()) } else { 0 };
-        s.len().saturating_add(replacements.saturating_mul(to.len())).saturating_add(group_copies)
+        bound(replacements)
     }
 
     fn regex_flags(&mut self, call: &'a BuiltInCall, index: usize) -> R<RegexFlags> {
