@@ -339,7 +339,7 @@ impl<'a> Renderer<'a> {
         current
     }
 
-    #[inline]
+    #[inline(always)]
     fn peek_var(&self, var: &Var) -> Peek<'_, 'a> {
         fn held<'r, 'a>(value: Option<&'r Val<'a>>) -> Peek<'r, 'a> {
             match value {
@@ -928,7 +928,7 @@ impl<'a> Renderer<'a> {
 }
 
 /// Reads `.key` of what a peek found; [`Peek::Slow`] unless that is a hash of the data.
-#[inline]
+#[inline(always)]
 fn peek_key<'r, 'a>(target: Peek<'r, 'a>, key: &DotKey) -> Peek<'r, 'a> {
     let map = match target {
         Peek::Data(Value::Hash(map)) => map,

@@ -103,13 +103,11 @@ impl<'a> Renderer<'a> {
         let format = match call.args.first() {
             Some(_) => {
                 let format_text = self.arg_text(call, 0)?;
-                let format = self
-                    .cached_date_format(call, &format_text)
-                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
-                DateFormat::clone(&format)
+                self.cached_date_format(call, &format_text)
+                    .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?
             }
             None => match self.settings.date_format(kind) {
-                Some(format) => format.clone(),
+                Some(format) => std::sync::Arc::new(format.clone()),
                 None => {
                     return Err(error(
                         ErrorKind::Evaluation,
