@@ -416,48 +416,79 @@ impl<'a> Renderer<'a> {
     /// Evaluates a condition that must be a boolean.
     pub fn eval_condition(&mut self, condition: &'a Expr, context: &str) -> R<bool> {
         // Operators that always give a boolean are evaluated here without building a value.
-        let mut inner = condition;
-        while let ExprKind::Paren(expr) = &inner.node {
-            inner = expr;
-        }
+        let inner = strip_parentheses(condition);
         match &inner.node {
             ExprKind::And(left, right) => {
-                return self.nested(|renderer| {
-                    Ok(renderer.eval_condition(left, "`&&`")?
-                        && renderer.eval_condition(right, "`&&`")?)
-                });
+                if !self.operand_condition(left, "`&&`")? {
+                    return Ok(false);
+                }
+                self.operand_condition(right, "`&&`")
             }
             ExprKind::Or(left, right) => {
-                return self.nested(|renderer| {
-                    Ok(renderer.eval_condition(left, "`||`")?
-                        || renderer.eval_condition(right, "`||`")?)
-                });
+                if self.operand_condition(left, "`||`")? {
+                    return Ok(true);
+                }
+                self.operand_condition(right, "`||`")
             }
-            ExprKind::Not(operand) => {
-                return self.nested(|renderer| Ok(!renderer.eval_condition(operand, "`!`")?));
+            ExprKind::Not(operand) => Ok(!self.operand_condition(operand, "`!`")?),
+            _ => match self.simple_condition(inner) {
+                Some(result) => Ok(result),
+                None => self.general_condition(condition, context),
+            },
+        }
+    }
+
+    /// Evaluates an operand of `&&`, `||` or `!` one nesting level deeper.
+    fn operand_condition(&mut self, operand: &'a Expr, context: &str) -> R<bool> {
+        let inner = strip_parentheses(operand);
+        if !matches!(inner.node, ExprKind::And(..) | ExprKind::Or(..) | ExprKind::Not(_)) {
+            if let Some(result) = self.simple_condition(inner) {
+                return Ok(result);
             }
-            ExprKind::Exists(value) => {
-                return self.nested(|renderer| renderer.exists(value));
-            }
+        }
+        self.nested(|renderer| renderer.eval_condition(operand, context))
+    }
+
+    /// Evaluates a condition that is not `&&`, `||` or `!` and that
+    /// [`Renderer::simple_condition`] could not decide.
+    #[inline(never)]
+    fn general_condition(&mut self, condition: &'a Expr, context: &str) -> R<bool> {
+        let inner = strip_parentheses(condition);
+        match &inner.node {
+            ExprKind::Exists(value) => self.nested(|renderer| renderer.exists(value)),
             ExprKind::Compare(op, left, right) => {
                 let span = inner.span;
-                return self.nested(|renderer| renderer.eval_compare(*op, left, right, span));
+                self.nested(|renderer| renderer.eval_compare(*op, left, right, span))
             }
+            _ => self.eval_boolean(condition, context),
+        }
+    }
+
+    /// Decides a `??` test, a type test or a comparison of two numbers whose operands are read
+    /// in place; `None` when the general evaluation must decide, which also raises any error.
+    /// `inner` has no parentheses around it.
+    fn simple_condition(&self, inner: &'a Expr) -> Option<bool> {
+        match &inner.node {
+            ExprKind::Exists(value) => match self.peek(value) {
+                Peek::Data(_) | Peek::Held(_) => Some(true),
+                Peek::Missing => Some(false),
+                Peek::Slow => None,
+            },
             ExprKind::BuiltIn(call) if call.builtin.is_type_test() => {
-                let result = match self.peek(&call.target) {
+                match self.peek(&call.target) {
                     Peek::Data(value) => {
                         Val::from_data(value).and_then(|v| self.type_test_builtin(call.builtin, &v))
                     }
                     Peek::Held(value) => self.type_test_builtin(call.builtin, value),
                     Peek::Missing | Peek::Slow => None,
-                };
-                if let Some(result) = result {
-                    return Ok(result);
                 }
             }
-            _ => {}
+            ExprKind::Compare(op, left, right) => {
+                let (l, r) = (self.peek_number(left)?, self.peek_number(right)?);
+                l.compare(r).ok().map(|ordering| op.holds(ordering))
+            }
+            _ => None,
         }
-        self.eval_boolean(condition, context)
     }
 
     /// Evaluates a condition the fast cases of [`Renderer::eval_condition`] do not cover.
@@ -869,6 +900,14 @@ impl<'a> Renderer<'a> {
         };
         self.settings.set(setting, &text).map_err(|e| error(ErrorKind::Evaluation, value.span, e))
     }
+}
+
+/// Returns `expr` without the parentheses around it.
+fn strip_parentheses(mut expr: &Expr) -> &Expr {
+    while let ExprKind::Paren(inner) = &expr.node {
+        expr = inner;
+    }
+    expr
 }
 
 /// Returns the error for a boolean printed or joined without a `boolean_format`.

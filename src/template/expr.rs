@@ -265,7 +265,7 @@ impl<'a> Renderer<'a> {
 
     /// Returns the number `expr` stands for when it is a number literal, or a variable or
     /// `.name` chain whose value is a number; `None` when the general evaluation must decide.
-    fn peek_number(&self, expr: &'a Expr) -> Option<&Number> {
+    pub(super) fn peek_number(&self, expr: &'a Expr) -> Option<&Number> {
         match &expr.node {
             ExprKind::Number(n) => Some(n),
             ExprKind::Var(_) | ExprKind::Dot(..) => match self.peek(expr) {
