@@ -77,10 +77,9 @@ pub struct Renderer<'a> {
     data: [Option<&'a Value>; DATA_NAMES],
     /// How many entries of `data` are looked up.
     data_len: usize,
-    /// Values of `<#assign>`ed variables by slot.
+    /// Values of `<#assign>`ed variables by slot, followed by the values of `<#global>`
+    /// variables by slot (see [`Renderer::global`]), in one allocation.
     pub assigned: Vec<Option<Val<'a>>>,
-    /// Values of `<#global>` variables by slot.
-    pub globals: Vec<Option<Val<'a>>>,
     /// Loop and lambda frames, innermost last.
     pub frames: Vec<Frame<'a>>,
     /// Settings changed by `<#setting>`.
@@ -102,7 +101,7 @@ pub struct Renderer<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    /// Creates the state for rendering `program`.
+    /// Creates the state for rendering `program`, which started at `started`.
     pub fn new(
         name: &'a str,
         source: &'a str,
@@ -110,6 +109,7 @@ impl<'a> Renderer<'a> {
         vars: &'a [(&'a str, &'a Value)],
         limits: Limits,
         out_start: usize,
+        started: Instant,
     ) -> Renderer<'a> {
         let mut data = [None; DATA_NAMES];
         for (slot, wanted) in data.iter_mut().zip(&program.data_names) {
@@ -121,18 +121,23 @@ impl<'a> Renderer<'a> {
             vars,
             data,
             data_len: program.data_names.len().min(DATA_NAMES),
-            assigned: vec![None; program.slots.len()],
-            globals: vec![None; program.slots.len()],
+            assigned: vec![None; 2 * program.slots.len()],
             frames: Vec::with_capacity(program.max_frames),
             settings: Settings::default(),
             limits,
             steps: 0,
             iterations: 0,
             built_bytes: 0,
-            started: Instant::now(),
+            started,
             out_start,
             depth: 0,
         }
+    }
+
+    /// Returns the value of the `<#global>` variable in `slot`.
+    #[inline]
+    pub fn global(&self, slot: usize) -> &Option<Val<'a>> {
+        &self.assigned[self.assigned.len() / 2 + slot]
     }
 
     /// Runs `f` one nesting level deeper, checking every fourth level that enough stack
@@ -324,12 +329,40 @@ impl<'a> Renderer<'a> {
                     self.write_interpolation(expr, out)?;
                     self.check_output(out, expr.span)?;
                 }
+                Node::If(branches) => {
+                    let flow = self.render_if(branches, out)?;
+                    if flow != Flow::Normal {
+                        return Ok(flow);
+                    }
+                }
                 _ => {
                     let flow = self.render_node(node, out)?;
                     if flow != Flow::Normal {
                         return Ok(flow);
                     }
                 }
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    /// Renders the first branch of an `<#if>` whose condition holds.
+    #[inline(never)]
+    fn render_if(
+        &mut self,
+        branches: &'a [(Option<Expr>, Vec<Node>)],
+        out: &mut String,
+    ) -> R<Flow> {
+        for (condition, body) in branches {
+            let taken = match condition {
+                None => true,
+                Some(condition) => {
+                    self.step(condition.span)?;
+                    self.eval_condition(condition, "the `#if` condition")?
+                }
+            };
+            if taken {
+                return self.render_nodes(body, out);
             }
         }
         Ok(Flow::Normal)
@@ -354,20 +387,7 @@ impl<'a> Renderer<'a> {
                 self.write_hash_interpolation(expr, *digits, out)?;
                 self.check_output(out, expr.span)?;
             }
-            Node::If(branches) => {
-                for (condition, body) in branches {
-                    let taken = match condition {
-                        None => true,
-                        Some(condition) => {
-                            self.step(condition.span)?;
-                            self.eval_condition(condition, "the `#if` condition")?
-                        }
-                    };
-                    if taken {
-                        return self.render_nodes(body, out);
-                    }
-                }
-            }
+            Node::If(branches) => return self.render_if(branches, out),
             Node::List(list) => return self.render_list(list, out),
             Node::Items(items) => return self.render_items(items, out),
             Node::Sep { frame, body } => {
@@ -857,7 +877,7 @@ impl<'a> Renderer<'a> {
 
     fn read_target(&mut self, target: &'a AssignTarget) -> R<Val<'a>> {
         let slot = target.slot as usize;
-        let stored = if target.global { &self.globals[slot] } else { &self.assigned[slot] };
+        let stored = if target.global { self.global(slot) } else { &self.assigned[slot] };
         if let Some(value) = stored {
             return Ok(value.clone());
         }
@@ -870,7 +890,8 @@ impl<'a> Renderer<'a> {
     fn store(&mut self, target: &AssignTarget, value: Val<'a>) {
         let slot = target.slot as usize;
         if target.global {
-            self.globals[slot] = Some(value);
+            let index = self.assigned.len() / 2 + slot;
+            self.assigned[index] = Some(value);
         } else {
             self.assigned[slot] = Some(value);
         }

@@ -288,7 +288,7 @@ impl<'a> Renderer<'a> {
                 if let Some(value) = &self.assigned[slot] {
                     return Some(value.clone());
                 }
-                if let Some(value) = &self.globals[slot] {
+                if let Some(value) = self.global(slot) {
                     return Some(value.clone());
                 }
                 self.data_var(name)
@@ -357,7 +357,7 @@ impl<'a> Renderer<'a> {
                 if let Some(value) = &self.assigned[slot] {
                     return Peek::Held(value);
                 }
-                if let Some(value) = &self.globals[slot] {
+                if let Some(value) = self.global(slot) {
                     return Peek::Held(value);
                 }
                 self.peek_data(name)

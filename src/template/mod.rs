@@ -130,10 +130,17 @@ impl Template {
         out: &mut String,
     ) -> Result<(), TemplateError> {
         let start = out.len();
-        let deadline = std::time::Instant::now().checked_add(self.limits.max_render_time);
-        let _deadline = regex::scan_deadline(deadline);
-        let mut renderer =
-            eval::Renderer::new(&self.name, &self.source, &self.program, vars, self.limits, start);
+        let started = std::time::Instant::now();
+        let _deadline = regex::scan_deadline(started.checked_add(self.limits.max_render_time));
+        let mut renderer = eval::Renderer::new(
+            &self.name,
+            &self.source,
+            &self.program,
+            vars,
+            self.limits,
+            start,
+            started,
+        );
         match renderer.render_nodes(&self.program.nodes, out) {
             Ok(_) => Ok(()),
             Err(error) => {
