@@ -157,18 +157,14 @@ impl<'a> Renderer<'a> {
             {
                 Val::Num(Cow::Owned(result))
             }
+            ExprKind::Arith(ArithOp::Add, left, _)
+                if matches!(left.node, ExprKind::Arith(ArithOp::Add, ..)) =>
+            {
+                self.eval_add_chain(expr)?
+            }
             ExprKind::Arith(ArithOp::Add, left, right) => {
-                // FreeMarker evaluates both operands of `+` before it checks either.
                 let l = self.eval_opt(left)?;
-                let r = self.eval_opt(right)?;
-                let l = l.ok_or_else(|| self.missing(left.span))?;
-                let Some(r) = r else {
-                    // FreeMarker converts the left operand to text before it finds the right
-                    // one missing, so a boolean or hash on the left fails first.
-                    self.to_text(&l, left.span)?;
-                    return Err(self.missing(right.span));
-                };
-                self.arithmetic(ArithOp::Add, l, r, left.span, right.span, expr.span)?
+                self.add_to(l, left, right, expr.span)?
             }
             ExprKind::Arith(op, left, right) => {
                 // A literal per operator, because formatting one would allocate on every use.
@@ -225,6 +221,56 @@ impl<'a> Renderer<'a> {
             }
         };
         Ok(Some(value))
+    }
+
+    /// Evaluates `left + right` where `left` evaluated to `l`.
+    fn add_to(
+        &mut self,
+        l: Option<Val<'a>>,
+        left: &'a Expr,
+        right: &'a Expr,
+        span: Span,
+    ) -> R<Val<'a>> {
+        // FreeMarker evaluates both operands of `+` before it checks either.
+        let r = self.eval_opt(right)?;
+        let l = l.ok_or_else(|| self.missing(left.span))?;
+        let Some(r) = r else {
+            // FreeMarker converts the left operand to text before it finds the right one
+            // missing, so a boolean or hash on the left fails first.
+            self.to_text(&l, left.span)?;
+            return Err(self.missing(right.span));
+        };
+        self.arithmetic(ArithOp::Add, l, r, left.span, right.span, span)
+    }
+
+    /// Evaluates a chain `a + b + c + …` from the left without a nested evaluation per `+`,
+    /// counting the intermediate results as the nested evaluations would.
+    fn eval_add_chain(&mut self, expr: &'a Expr) -> R<Val<'a>> {
+        // The `+` nodes of the chain from the outermost in; a longer chain evaluates its
+        // innermost part recursively.
+        let mut chain: [Option<&'a Expr>; 16] = [None; 16];
+        let mut count = 0;
+        let mut node = expr;
+        while let ExprKind::Arith(ArithOp::Add, left, _) = &node.node {
+            let Some(slot) = chain.get_mut(count) else {
+                break;
+            };
+            *slot = Some(node);
+            count += 1;
+            node = left;
+        }
+        let mut value = self.eval_opt(node)?;
+        for &outer in chain[..count].iter().rev().flatten() {
+            let ExprKind::Arith(_, left, right) = &outer.node else {
+                continue;
+            };
+            let sum = self.add_to(value, left, right, outer.span)?;
+            if !std::ptr::eq(outer, expr) {
+                self.charge_copy(outer.span, Some(&sum))?;
+            }
+            value = Some(sum);
+        }
+        value.ok_or_else(|| self.missing(expr.span))
     }
 
     /// Evaluates `left op right`.
