@@ -53,23 +53,28 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates `expr`; `None` when its last step is missing.
     pub fn eval_opt(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
-        // Leaves do not recurse, so they skip the nesting bookkeeping, and only a variable
-        // read can copy an owned string. Parentheses pass their value through unchanged.
-        let value = match &expr.node {
+        // Leaves do not recurse, so they skip the nesting bookkeeping. Parentheses pass their
+        // value through unchanged.
+        let result = match &expr.node {
             ExprKind::Str(s) => return Ok(Some(Val::Str(Cow::Borrowed(s)))),
             ExprKind::Number(n) => return Ok(Some(Val::Num(Cow::Borrowed(n)))),
             ExprKind::Bool(b) => return Ok(Some(Val::Bool(*b))),
-            ExprKind::Var(var) => self.read_var(var),
+            ExprKind::Var(var) => Ok(self.read_var(var)),
             ExprKind::Paren(inner) => return self.eval_opt(inner),
             ExprKind::Dot(..) => match self.peek(expr) {
                 Peek::Data(value) => return Ok(Val::from_data(value)),
                 Peek::Missing => return Ok(None),
-                Peek::Held(_) | Peek::Slow => self.nested(|renderer| renderer.eval_step(expr))?,
+                Peek::Held(_) | Peek::Slow => self.nested(|renderer| renderer.eval_step(expr)),
             },
-            _ => self.nested(|renderer| renderer.eval_step(expr))?,
+            _ => self.nested(|renderer| renderer.eval_step(expr)),
         };
-        self.charge_copy(expr.span, value.as_ref())?;
-        Ok(value)
+        // The result is inspected in place and passed on as it is, since copying it out and
+        // back costs more than the check.
+        if let Ok(Some(Val::Str(Cow::Owned(text)))) = &result {
+            let bytes = text.len();
+            self.charge_bytes(expr.span, bytes)?;
+        }
+        result
     }
 
     fn eval_step(&mut self, expr: &'a Expr) -> R<Option<Val<'a>>> {
