@@ -335,6 +335,11 @@ impl<'a> Renderer<'a> {
                         return Ok(flow);
                     }
                 }
+                Node::Assign(assignments) => {
+                    for assignment in assignments {
+                        self.assign(assignment)?;
+                    }
+                }
                 _ => {
                     let flow = self.render_node(node, out)?;
                     if flow != Flow::Normal {
@@ -835,6 +840,7 @@ impl<'a> Renderer<'a> {
         Ok(Flow::Normal)
     }
 
+    #[inline(never)]
     fn assign(&mut self, assignment: &'a Assignment) -> R<()> {
         let target = &assignment.target;
         self.step(target.span)?;

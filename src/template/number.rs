@@ -564,10 +564,17 @@ impl Number {
         match &self.0 {
             Repr::Int(i) => f64::from(*i),
             Repr::Long(i) => *i as f64,
-            Repr::Small { unscaled, scale } => {
-                format!("{unscaled}e{}", -i64::from(*scale)).parse().unwrap_or(f64::NAN)
-            }
-            Repr::Big(d) => format!("{}e{}", d.unscaled, -d.scale).parse().unwrap_or(f64::NAN),
+            Repr::Small { unscaled, scale } => exact_f64(i128::from(*unscaled), i64::from(*scale))
+                .unwrap_or_else(|| {
+                    format!("{unscaled}e{}", -i64::from(*scale)).parse().unwrap_or(f64::NAN)
+                }),
+            Repr::Big(d) => d
+                .unscaled
+                .to_i128()
+                .and_then(|unscaled| exact_f64(unscaled, d.scale))
+                .unwrap_or_else(|| {
+                    format!("{}e{}", d.unscaled, -d.scale).parse().unwrap_or(f64::NAN)
+                }),
             Repr::Double(d) => *d,
         }
     }
@@ -1315,6 +1322,30 @@ fn align_small(a: i64, sa: i64, b: i64, sb: i64) -> Option<(i128, i128, i64)> {
 /// Divides two small decimals as [`Number::div`] does, in `i128`.
 ///
 /// Returns `None` when the shifted numerator could overflow, so the caller uses big integers.
+/// Returns `unscaled × 10^-scale` as the nearest `f64` when one IEEE operation gives it
+/// exactly rounded: trailing zeros dropped, the digits below 2^53 and the power of ten at most
+/// 10^22, so both operands are exact doubles. `None` otherwise, for the slower exact path.
+fn exact_f64(mut unscaled: i128, mut scale: i64) -> Option<f64> {
+    // The powers of ten that are exact doubles.
+    const POWERS: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    if unscaled == 0 {
+        return Some(0.0);
+    }
+    while scale > 0 && unscaled % 10 == 0 {
+        unscaled /= 10;
+        scale -= 1;
+    }
+    if unscaled.unsigned_abs() >= 1 << 53 {
+        return None;
+    }
+    let digits = unscaled as f64;
+    let power = *POWERS.get(usize::try_from(scale.unsigned_abs()).ok()?)?;
+    Some(if scale >= 0 { digits / power } else { digits * power })
+}
+
 fn div_small((a, sa): (i64, i64), (b, sb): (i64, i64)) -> Option<Result<Number, NumberError>> {
     if b == 0 {
         return Some(Err(NumberError::DivisionByZero));
@@ -2405,6 +2436,35 @@ mod tests {
             let _ = Number::parse_literal(&text);
             let _ = Number::parse_number(&text);
             let _ = NumberFormat::parse(&text);
+        }
+    }
+
+    #[test]
+    fn exact_f64_drops_trailing_zeros() {
+        assert_eq!(exact_f64(1_709_648_551_482_000_000_000, 12), Some(1_709_648_551.482));
+        assert_eq!(exact_f64(-25, 1), Some(-2.5));
+        assert_eq!(exact_f64(0, 40), Some(0.0));
+        assert_eq!(exact_f64(1 << 53, 0), None);
+        assert_eq!(exact_f64(1, 23), None);
+    }
+
+    proptest::proptest! {
+        /// The one-operation conversion to `f64` agrees with parsing the decimal text, which
+        /// rounds exactly, wherever it applies.
+        #[test]
+        fn exact_f64_agrees_with_parsing(unscaled in -(1i128 << 80)..(1i128 << 80), scale in -30i64..30) {
+            if let Some(fast) = exact_f64(unscaled, scale) {
+                let parsed: f64 = format!("{unscaled}e{}", -scale).parse().unwrap_or(f64::NAN);
+                proptest::prop_assert_eq!(fast.to_bits(), parsed.to_bits());
+            }
+        }
+
+        #[test]
+        fn exact_f64_agrees_on_small_values(unscaled in -(1i128 << 54)..(1i128 << 54), scale in -23i64..24) {
+            if let Some(fast) = exact_f64(unscaled, scale) {
+                let parsed: f64 = format!("{unscaled}e{}", -scale).parse().unwrap_or(f64::NAN);
+                proptest::prop_assert_eq!(fast.to_bits(), parsed.to_bits());
+            }
         }
     }
 }

@@ -237,11 +237,35 @@ impl<'a> Hash<'a> {
 pub fn get_data_with_hint<'a>(map: &'a Map, key: &DotKey) -> Option<&'a Value> {
     let hint = key.hint.load(Ordering::Relaxed);
     if let Some((found, value)) = map.get_index(hint) {
-        if *found == key.name {
+        if same_text(found, &key.name) {
             return Some(value);
         }
     }
     let (index, _, value) = map.get_full(key.name.as_str())?;
     key.hint.store(index, Ordering::Relaxed);
     Some(value)
+}
+
+/// Returns whether two strings are equal, comparing strings of up to 16 bytes in a few word
+/// loads instead of a call to `memcmp`; object keys are mostly that short.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    // Two loads that overlap in the middle cover every byte of a string of `n` to `2n` bytes.
+    fn words<const N: usize>(bytes: &[u8]) -> Option<([u8; N], [u8; N])> {
+        let first = bytes.get(..N)?.try_into().ok()?;
+        let last = bytes.get(bytes.len().checked_sub(N)?..)?.try_into().ok()?;
+        Some((first, last))
+    }
+    match len {
+        0 => true,
+        1..=3 => a == b,
+        4..=7 => words::<4>(a) == words::<4>(b),
+        8..=16 => words::<8>(a) == words::<8>(b),
+        _ => a == b,
+    }
 }
