@@ -350,6 +350,7 @@ impl Number {
     }
 
     /// Returns the unscaled value and scale when both are small, for fast paths.
+    #[inline]
     fn small_parts(&self) -> Option<(i64, i64)> {
         match self.0 {
             Repr::Int(i) => Some((i64::from(i), 0)),
@@ -360,6 +361,7 @@ impl Number {
     }
 
     /// Adds exactly (`a + b`), giving a `BigDecimal`.
+    #[inline]
     pub fn add(&self, other: &Number) -> Result<Number, NumberError> {
         if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
             if sa == sb {
@@ -367,6 +369,14 @@ impl Number {
                     return Ok(Number(Repr::Small { unscaled: sum, scale }));
                 }
             }
+        }
+        self.add_aligned(other)
+    }
+
+    /// [`Number::add`] for numbers of different scales or classes, or a sum beyond `i64`.
+    #[inline(never)]
+    fn add_aligned(&self, other: &Number) -> Result<Number, NumberError> {
+        if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
             if let Some((a, b, scale)) = align_small(a, sa, b, sb) {
                 if let Some(sum) = a.checked_add(b) {
                     return Number::from_decimal_i128(sum, scale);
@@ -489,12 +499,19 @@ impl Number {
     /// Compares by value as FreeMarker's `BigDecimal` engine does: by sign first, so `INF > 0`
     /// works, then exactly. An infinity is beyond every finite number of its sign, and NaN is
     /// an error.
+    #[inline]
     pub fn compare(&self, other: &Number) -> Result<Ordering, NumberError> {
         if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
             if sa == sb {
                 return Ok(a.cmp(&b));
             }
         }
+        self.compare_aligned(other)
+    }
+
+    /// [`Number::compare`] for numbers of different scales or classes.
+    #[inline(never)]
+    fn compare_aligned(&self, other: &Number) -> Result<Ordering, NumberError> {
         let (sa, sb) = (self.signum()?, other.signum()?);
         if sa != sb {
             return Ok(sa.cmp(&sb));
