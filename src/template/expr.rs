@@ -765,11 +765,16 @@ impl<'a> Renderer<'a> {
             }
         }
         // A chain `a + b + c` appends to the string the previous `+` built instead of copying it.
-        let mut text = match left {
-            Val::Str(Cow::Owned(text)) => text,
-            _ => self.to_text(&left, left_span)?.into_owned(),
-        };
+        if let Val::Str(Cow::Owned(mut text)) = left {
+            text.push_str(&self.to_text(&right, right_span)?);
+            return Ok(Val::Str(Cow::Owned(text)));
+        }
+        let left_text = self.to_text(&left, left_span)?;
         let right_text = self.to_text(&right, right_span)?;
+        // Room for a few more operands, so a chain does not grow the string at each one.
+        let wanted = left_text.len() + right_text.len();
+        let mut text = String::with_capacity(wanted.saturating_mul(2).max(64));
+        text.push_str(&left_text);
         text.push_str(&right_text);
         Ok(Val::Str(Cow::Owned(text)))
     }
