@@ -178,7 +178,11 @@ pub enum StrPart {
 }
 
 /// A reference to a variable, resolved at compile time.
+///
+/// The explicit tag makes telling the kinds apart one byte comparison; without it the kind is
+/// encoded in the capacity of a name and takes several instructions to decode on every read.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(u8)]
 pub enum Var {
     /// A loop variable or lambda parameter: the frame and which of its values.
     Local {

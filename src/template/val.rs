@@ -233,7 +233,7 @@ impl<'a> Hash<'a> {
 
 /// Returns the value under `key.name` in `map`, trying the position in `key.hint` before
 /// hashing and storing the position where the key was found.
-#[inline]
+#[inline(always)]
 pub fn get_data_with_hint<'a>(map: &'a Map, key: &DotKey) -> Option<&'a Value> {
     let hint = key.hint.load(Ordering::Relaxed);
     if let Some((found, value)) = map.get_index(hint) {
