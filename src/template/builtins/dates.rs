@@ -49,14 +49,9 @@ impl<'a> Renderer<'a> {
                 let Val::Date(date) = target else {
                     return Err(self.wrong_target(call, "a date", target));
                 };
-                let options = match call.builtin {
-                    BuiltIn::IsoUtc => IsoOptions::ISO_UTC,
-                    BuiltIn::IsoUtcMs => IsoOptions::ISO_UTC_MS,
-                    BuiltIn::IsoLocal => IsoOptions::ISO_LOCAL,
-                    _ => IsoOptions { precision: IsoPrecision::Millis, ..IsoOptions::ISO_LOCAL },
-                };
                 let mut out = String::new();
-                date.write_iso(self.settings.zone(), options, &mut out).map_err(failed)?;
+                date.write_iso(self.settings.zone(), iso_options(call.builtin), &mut out)
+                    .map_err(failed)?;
                 Val::Str(Cow::Owned(out))
             }
             BuiltIn::Long => match target {
@@ -216,6 +211,16 @@ impl<'a> Renderer<'a> {
     pub fn compare_dates(&self, left: &DateTime, right: &DateTime, span: Span) -> R<Ordering> {
         left.compare(right)
             .map_err(|e| -> Box<RenderError> { error(ErrorKind::Evaluation, span, e.to_string()) })
+    }
+}
+
+/// Returns the ISO 8601 form `?iso_utc`, `?iso_utc_ms`, `?iso_local` or `?iso_local_ms` writes.
+pub(super) fn iso_options(builtin: BuiltIn) -> IsoOptions {
+    match builtin {
+        BuiltIn::IsoUtc => IsoOptions::ISO_UTC,
+        BuiltIn::IsoUtcMs => IsoOptions::ISO_UTC_MS,
+        BuiltIn::IsoLocal => IsoOptions::ISO_LOCAL,
+        _ => IsoOptions { precision: IsoPrecision::Millis, ..IsoOptions::ISO_LOCAL },
     }
 }
 

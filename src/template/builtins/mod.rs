@@ -427,6 +427,15 @@ impl<'a> Renderer<'a> {
             BuiltIn::UrlPath if call.args.is_empty() => super::text::url_path,
             BuiltIn::UpperCase => super::text::upper_case,
             BuiltIn::LowerCase => super::text::lower_case,
+            BuiltIn::IsoUtc | BuiltIn::IsoUtcMs | BuiltIn::IsoLocal | BuiltIn::IsoLocalMs => {
+                let target = self.eval(&call.target)?;
+                let Val::Date(date) = &target else {
+                    return Err(self.wrong_target(call, "a date", &target));
+                };
+                date.write_iso(self.settings.zone(), dates::iso_options(call.builtin), out)
+                    .map_err(|e| error(ErrorKind::Evaluation, expr.span, e.to_string()))?;
+                return Ok(true);
+            }
             BuiltIn::C => {
                 match self.peek(&call.target) {
                     Peek::Data(Value::Number(n)) => {
