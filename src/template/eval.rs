@@ -595,7 +595,12 @@ impl<'a> Renderer<'a> {
                 None => return Err(boolean_to_string(span)),
             },
             Val::Date(date) => self.write_date(date, span, out)?,
-            Val::Seq(_) | Val::Hash(_) | Val::Matches(_) => {
+            // A match result is also a boolean: whether the whole string matched.
+            Val::Matches(m) => match self.settings.boolean_text(m.whole) {
+                Some(text) => out.push_str(text),
+                None => return Err(boolean_to_string(span)),
+            },
+            Val::Seq(_) | Val::Hash(_) => {
                 return Err(self.expected(
                     span,
                     "`${...}`",

@@ -749,6 +749,7 @@ impl<'a> Renderer<'a> {
                     | Val::Empty
                     | Val::Nothing
                     | Val::Match(..)
+                    | Val::Matches(_)
             )
         };
         if both_hashes && !(as_text(&left) && as_text(&right)) {
@@ -762,6 +763,16 @@ impl<'a> Renderer<'a> {
                     "a string or number (or two sequences, or two hashes)",
                     value,
                 ));
+            }
+            // FreeMarker converts the left operand before it looks at the right one, so a
+            // boolean on the left without a `boolean_format` fails first.
+            let boolean = match value {
+                Val::Bool(b) => Some(*b),
+                Val::Matches(m) => Some(m.whole),
+                _ => None,
+            };
+            if boolean.is_some_and(|b| self.settings.boolean_text(b).is_none()) {
+                return Err(super::eval::boolean_to_string(value_span));
             }
         }
         // A chain `a + b + c` appends to the string the previous `+` built instead of copying it.
