@@ -1372,7 +1372,9 @@ mod lenient {
         locale: Locale,
         now_millis: i64,
     ) -> Option<i64> {
-        let chars: Vec<char> = text.chars().collect();
+        // One allocation: a text has at most as many characters as bytes.
+        let mut chars = Vec::with_capacity(text.len());
+        chars.extend(text.chars());
         let rules = WeekRules::of(locale);
         let mut builder = Builder::default();
         let mut position = 0;
