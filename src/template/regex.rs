@@ -6,24 +6,29 @@
 //! terminator, the POSIX classes (`\p{Alpha}`) are ASCII, and `\Q…\E` quotes. Constructs whose
 //! Java meaning cannot be reproduced exactly (possessive quantifiers, `\G`, `\X`, unknown
 //! property names, inline flags other than `i`, `m`, `s`, `x`) are rejected with an error
-//! instead of matching differently. Matching is bounded by a backtracking limit, so a
-//! pathological pattern such as `(a+)+$` fails with an error instead of hanging.
+//! instead of matching differently.
 //!
-//! The match loops, which call the engine once per match, stop at the render's time limit (see
-//! [`scan_deadline`]).
-//!
-//! NOTE: neither bound stops one engine call that runs a look-around at every position of a
-//! long string. `(?=(a+)+b)` over 20,000 `a`s took 14 s in a debug build, and the time grows
-//! with the square of the length.
+//! Matching is bounded in two ways. A pattern that needs backtracking (look-around, back
+//! references, `\b`, and Java's `$`) runs in [`backtrack`], which fails after 1,000,000
+//! backtracking steps, so a pathological pattern such as `(a+)+$` fails with an error instead of
+//! hanging. That interpreter also stops at the render's time limit (see [`scan_deadline`]),
+//! which it checks between instructions. Other patterns run in the automata of the `regex`
+//! crate, whose search time is linear in the input for a given pattern. The match loops charge
+//! each such search the length of the text it may scan and stop at the time limit between
+//! searches.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
 
-use fancy_regex::{Regex, RegexBuilder};
+use fancy_regex::internal::{Prog, analyze, compile};
+use fancy_regex::{Captures, Expr, Regex, RegexBuilder};
 
-/// Maximum backtracking steps of one match attempt.
-const BACKTRACK_LIMIT: usize = 1_000_000;
+use super::ErrorKind;
+
+mod backtrack;
+
+use backtrack::{BACKTRACK_LIMIT, Budget, Stop};
 
 /// Maximum count of compiled patterns kept per thread by [`JavaRegex::cached`].
 const CACHE_CAPACITY: usize = 256;
@@ -98,26 +103,38 @@ pub enum RegexError {
     },
 }
 
-thread_local! {
-    /// When scans on this thread must stop: the end of the running render's time limit.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+impl RegexError {
+    /// Returns the class of template error this error becomes: running past the render's time
+    /// limit is a limit error, anything else an evaluation error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RegexError::TimedOut { .. } => ErrorKind::Limit,
+            _ => ErrorKind::Evaluation,
+        }
+    }
 }
 
-/// Stops the match loops of [`JavaRegex`] on this thread at `deadline` until the returned
-/// guard is dropped. The loops call the engine once per match, and each call may scan to the
-/// end of the input, so a scan can take time quadratic in the input's length.
+thread_local! {
+    /// The running render's deadline on this thread, and the matching work done since the
+    /// clock was last read.
+    static BUDGET: Cell<Budget> = const { Cell::new(Budget { deadline: None, work: 0 }) };
+}
+
+/// Stops regular-expression matching on this thread at `deadline` until the returned guard is
+/// dropped: a running match fails with [`RegexError::TimedOut`] soon after it.
 pub fn scan_deadline(deadline: Option<Instant>) -> DeadlineGuard {
-    DeadlineGuard { previous: DEADLINE.with(|cell| cell.replace(deadline)) }
+    let budget = Budget { deadline, work: 0 };
+    DeadlineGuard { previous: BUDGET.with(|cell| cell.replace(budget)) }
 }
 
 /// Restores the previous scan deadline when dropped.
 pub struct DeadlineGuard {
-    previous: Option<Instant>,
+    previous: Budget,
 }
 
 impl Drop for DeadlineGuard {
     fn drop(&mut self) {
-        DEADLINE.with(|cell| cell.set(self.previous));
+        BUDGET.with(|cell| cell.set(self.previous));
     }
 }
 
@@ -166,10 +183,90 @@ pub struct JavaRegex {
     regex: Regex,
     /// The same pattern anchored at both ends, for `?matches`.
     anchored: Regex,
+    /// The programs [`backtrack::run`] runs in place of `regex` and `anchored`, when the pattern
+    /// needs backtracking.
+    programs: Option<Box<Programs>>,
     /// Count of capturing groups, not counting group 0.
     groups: usize,
     /// Names of named groups with their numbers.
     names: Vec<(String, usize)>,
+}
+
+/// The programs `fancy_regex` compiles for a pattern that needs backtracking, with the count of
+/// slots each uses.
+#[derive(Debug, Clone)]
+struct Programs {
+    search: Prog,
+    search_slots: usize,
+    whole: Prog,
+    whole_slots: usize,
+}
+
+/// One match, from either engine.
+enum Found<'t> {
+    Automaton(Captures<'t>),
+    /// The slots of a [`backtrack::run`]: group `i` spans slots `2 * i` and `2 * i + 1`.
+    Backtracking(Vec<usize>),
+}
+
+impl Found<'_> {
+    /// Returns the byte range of group `i`, or `None` when it took no part in the match.
+    fn group(&self, i: usize) -> Option<(usize, usize)> {
+        match self {
+            Found::Automaton(captures) => captures.get(i).map(|m| (m.start(), m.end())),
+            Found::Backtracking(slots) => {
+                let start = *slots.get(2 * i)?;
+                let end = *slots.get(2 * i + 1)?;
+                (start != usize::MAX && end != usize::MAX).then_some((start, end))
+            }
+        }
+    }
+}
+
+/// Returns whether `expr` contains a construct that `fancy_regex` matches by backtracking: a
+/// look-around, a back reference, an atomic group, a conditional or a word boundary.
+fn needs_backtracking(expr: &Expr) -> bool {
+    match expr {
+        Expr::Empty | Expr::Any { .. } | Expr::Literal { .. } | Expr::Delegate { .. } => false,
+        Expr::Assertion(assertion) => !matches!(
+            assertion,
+            fancy_regex::Assertion::StartText
+                | fancy_regex::Assertion::EndText
+                | fancy_regex::Assertion::StartLine { .. }
+                | fancy_regex::Assertion::EndLine { .. }
+        ),
+        Expr::Concat(children) | Expr::Alt(children) => children.iter().any(needs_backtracking),
+        Expr::Group(child) | Expr::Repeat { child, .. } => needs_backtracking(child),
+        Expr::LookAround(..)
+        | Expr::Backref(_)
+        | Expr::AtomicGroup(_)
+        | Expr::KeepOut
+        | Expr::ContinueFromPreviousMatchEnd
+        | Expr::BackrefExistsCondition(_)
+        | Expr::Conditional { .. } => true,
+    }
+}
+
+/// Compiles `source` as `fancy_regex::Regex` compiles it, with the same lazy `.*?` in front
+/// that tries each start position in turn, and returns the program with its slot count. Returns
+/// `None` when the pattern needs no backtracking.
+fn backtracking_program(source: &str, groups: usize) -> Result<Option<(Prog, usize)>, String> {
+    let mut tree = Expr::parse_tree(source).map_err(|e| e.to_string())?;
+    if !needs_backtracking(&tree.expr) {
+        return Ok(None);
+    }
+    let pattern = std::mem::replace(&mut tree.expr, Expr::Empty);
+    let any_prefix = Expr::Repeat {
+        child: Box::new(Expr::Any { newline: true }),
+        lo: 0,
+        hi: usize::MAX,
+        greedy: false,
+    };
+    tree.expr = Expr::Concat(vec![any_prefix, Expr::Group(Box::new(pattern))]);
+    let info = analyze(&tree).map_err(|e| e.to_string())?;
+    let program = compile(&info).map_err(|e| e.to_string())?;
+    let slots = backtrack::slot_count(&program, 2 * (groups + 1));
+    Ok(Some((program, slots)))
 }
 
 impl JavaRegex {
@@ -182,24 +279,30 @@ impl JavaRegex {
             });
         }
         let translated = Translator::new(pattern, flags).translate()?;
+        let invalid = |reason: String| RegexError::Invalid { pattern: pattern.to_owned(), reason };
         let regex = RegexBuilder::new(&translated.source)
             .backtrack_limit(BACKTRACK_LIMIT)
             .build()
-            .map_err(|e| RegexError::Invalid {
-                pattern: pattern.to_owned(),
-                reason: e.to_string(),
-            })?;
-        let anchored = RegexBuilder::new(&format!(r"\A(?:{})\z", translated.source))
+            .map_err(|e| invalid(e.to_string()))?;
+        let anchored_source = format!(r"\A(?:{})\z", translated.source);
+        let anchored = RegexBuilder::new(&anchored_source)
             .backtrack_limit(BACKTRACK_LIMIT)
             .build()
-            .map_err(|e| RegexError::Invalid {
-                pattern: pattern.to_owned(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| invalid(e.to_string()))?;
+        let search =
+            backtracking_program(&translated.source, translated.groups).map_err(invalid)?;
+        let whole = backtracking_program(&anchored_source, translated.groups).map_err(invalid)?;
+        let programs = match (search, whole) {
+            (Some((search, search_slots)), Some((whole, whole_slots))) => {
+                Some(Box::new(Programs { search, search_slots, whole, whole_slots }))
+            }
+            _ => None,
+        };
         Ok(JavaRegex {
             pattern: pattern.to_owned(),
             regex,
             anchored,
+            programs,
             groups: translated.groups,
             names: translated.names,
         })
@@ -240,16 +343,46 @@ impl JavaRegex {
         RegexError::TooComplex { pattern: self.pattern.clone() }
     }
 
-    /// Fails once the deadline set by [`scan_deadline`] has passed, checked every 64 matches.
-    fn check_deadline(&self, matches: usize) -> Result<(), RegexError> {
-        if matches % 64 != 63 {
-            return Ok(());
+    fn stopped(&self, stop: Stop) -> RegexError {
+        match stop {
+            Stop::TooComplex => self.too_complex(),
+            Stop::TimedOut => RegexError::TimedOut { pattern: self.pattern.clone() },
         }
-        match DEADLINE.with(Cell::get) {
-            Some(deadline) if Instant::now() > deadline => {
-                Err(RegexError::TimedOut { pattern: self.pattern.clone() })
-            }
-            _ => Ok(()),
+    }
+
+    /// Charges a search of the automaton from byte `pos` of `s` to this thread's budget, and
+    /// fails once the deadline set by [`scan_deadline`] has passed.
+    fn charge_search(&self, s: &str, pos: usize) -> Result<(), RegexError> {
+        let mut budget = BUDGET.with(Cell::get);
+        let charged = budget.charge(s.len().saturating_sub(pos) + 1);
+        BUDGET.with(|cell| cell.set(budget));
+        charged.map_err(|stop| self.stopped(stop))
+    }
+
+    /// Runs `program` from byte `pos` of `s` on this thread's budget.
+    fn run(
+        &self,
+        program: &Prog,
+        slots: usize,
+        s: &str,
+        pos: usize,
+    ) -> Result<Option<Vec<usize>>, RegexError> {
+        let mut budget = BUDGET.with(Cell::get);
+        let result = backtrack::run(program, slots, s, pos, &mut budget);
+        BUDGET.with(|cell| cell.set(budget));
+        result.map_err(|stop| self.stopped(stop))
+    }
+
+    /// Returns the first match starting at or after byte `pos`, with its groups.
+    fn captures_at<'t>(&self, s: &'t str, pos: usize) -> Result<Option<Found<'t>>, RegexError> {
+        if let Some(programs) = &self.programs {
+            let found = self.run(&programs.search, programs.search_slots, s, pos)?;
+            return Ok(found.map(Found::Backtracking));
+        }
+        self.charge_search(s, pos)?;
+        match self.regex.captures_from_pos(s, pos) {
+            Ok(found) => Ok(found.map(Found::Automaton)),
+            Err(_) => Err(self.too_complex()),
         }
     }
 
@@ -258,6 +391,11 @@ impl JavaRegex {
         if pos > s.len() {
             return Ok(None);
         }
+        if let Some(programs) = &self.programs {
+            let found = self.run(&programs.search, programs.search_slots, s, pos)?;
+            return Ok(found.and_then(|slots| Found::Backtracking(slots).group(0)));
+        }
+        self.charge_search(s, pos)?;
         match self.regex.find_from_pos(s, pos) {
             Ok(found) => Ok(found.map(|m| (m.start(), m.end()))),
             Err(_) => Err(self.too_complex()),
@@ -270,7 +408,6 @@ impl JavaRegex {
         let mut found = Vec::new();
         let mut at = 0;
         while at <= s.len() {
-            self.check_deadline(found.len())?;
             let Some((start, end)) = self.find_at(s, at)? else { break };
             found.push((start, end));
             at = if end > start {
@@ -285,9 +422,23 @@ impl JavaRegex {
     /// Returns the groups (group 0 first) when the whole of `s` matches, as Java's
     /// `Matcher.matches` decides.
     pub fn full_match(&self, s: &str) -> Result<Option<Vec<Option<String>>>, RegexError> {
-        let captures = self.anchored.captures(s).map_err(|_| self.too_complex())?;
-        Ok(captures
-            .map(|c| (0..=self.groups).map(|i| c.get(i).map(|m| m.as_str().to_owned())).collect()))
+        let found = match &self.programs {
+            Some(programs) => {
+                self.run(&programs.whole, programs.whole_slots, s, 0)?.map(Found::Backtracking)
+            }
+            None => {
+                self.charge_search(s, 0)?;
+                self.anchored.captures(s).map_err(|_| self.too_complex())?.map(Found::Automaton)
+            }
+        };
+        Ok(found.map(|found| self.group_texts(s, &found)))
+    }
+
+    /// Returns the text of each group (group 0 first) of `found`.
+    fn group_texts(&self, s: &str, found: &Found<'_>) -> Vec<Option<String>> {
+        (0..=self.groups)
+            .map(|i| found.group(i).and_then(|(start, end)| s.get(start..end)).map(str::to_owned))
+            .collect()
     }
 
     /// Returns the groups (group 0 first) of every match found scanning `s` as Java's
@@ -296,20 +447,13 @@ impl JavaRegex {
         let mut found = Vec::new();
         let mut at = 0;
         while at <= s.len() {
-            self.check_deadline(found.len())?;
-            let captures = match self.regex.captures_from_pos(s, at) {
-                Ok(Some(captures)) => captures,
-                Ok(None) => break,
-                Err(_) => return Err(self.too_complex()),
-            };
-            let Some(whole) = captures.get(0) else { break };
-            found.push(
-                (0..=self.groups).map(|i| captures.get(i).map(|m| m.as_str().to_owned())).collect(),
-            );
-            at = if whole.end() > whole.start() {
-                whole.end()
+            let Some(captures) = self.captures_at(s, at)? else { break };
+            let Some((start, end)) = captures.group(0) else { break };
+            found.push(self.group_texts(s, &captures));
+            at = if end > start {
+                end
             } else {
-                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+                end + s[end..].chars().next().map_or(1, char::len_utf8)
             };
         }
         Ok(found)
@@ -354,35 +498,28 @@ impl JavaRegex {
         let parts = self.parse_replacement(replacement)?;
         let mut last = 0;
         let mut at = 0;
-        let mut matches = 0;
         while at <= s.len() {
-            self.check_deadline(matches)?;
-            matches += 1;
-            let captures = match self.regex.captures_from_pos(s, at) {
-                Ok(Some(c)) => c,
-                Ok(None) => break,
-                Err(_) => return Err(self.too_complex()),
-            };
-            let Some(whole) = captures.get(0) else { break };
-            out.push_str(&s[last..whole.start()]);
+            let Some(captures) = self.captures_at(s, at)? else { break };
+            let Some((start, end)) = captures.group(0) else { break };
+            out.push_str(&s[last..start]);
             for part in &parts {
                 match part {
                     ReplacementPart::Text(text) => out.push_str(text),
                     ReplacementPart::Group(i) => {
-                        if let Some(m) = captures.get(*i) {
-                            out.push_str(m.as_str());
+                        if let Some(text) = captures.group(*i).and_then(|(a, b)| s.get(a..b)) {
+                            out.push_str(text);
                         }
                     }
                 }
             }
-            last = whole.end();
+            last = end;
             if first_only {
                 break;
             }
-            at = if whole.end() > whole.start() {
-                whole.end()
+            at = if end > start {
+                end
             } else {
-                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+                end + s[end..].chars().next().map_or(1, char::len_utf8)
             };
         }
         out.push_str(&s[last..]);
