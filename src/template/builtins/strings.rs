@@ -25,7 +25,13 @@ impl<'a> Renderer<'a> {
         if call.builtin == BuiltIn::String {
             return self.string_conversion(call, target, span);
         }
-        let text_error = |e: text::TextError| error(ErrorKind::Evaluation, span, e.to_string());
+        let text_error = |e: text::TextError| {
+            let kind = match &e {
+                text::TextError::Regex(regex_error) => regex_error.kind(),
+                _ => ErrorKind::Evaluation,
+            };
+            error(kind, span, e.to_string())
+        };
         let s = self.string_operand(&target, call)?;
         let owned = |f: fn(&str, &mut String)| {
             let mut out = String::with_capacity(s.len() + 8);
@@ -224,16 +230,14 @@ impl<'a> Renderer<'a> {
                 let flags = self.regex_flags(call, 1)?;
                 let regex = self
                     .cached_regex(call, &pattern, &flags)
-                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                    .map_err(|e| error(e.kind(), span, e.to_string()))?;
                 let whole = regex
                     .full_match(&s)
-                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?
+                    .map_err(|e| error(e.kind(), span, e.to_string()))?
                     .map(|groups| {
                         groups.into_iter().map(Option::unwrap_or_default).collect::<Vec<String>>()
                     });
-                let found = regex
-                    .find_all(&s)
-                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                let found = regex.find_all(&s).map_err(|e| error(e.kind(), span, e.to_string()))?;
                 let mut matches = Vec::with_capacity(found.len());
                 for (start, end) in found {
                     // Each match runs the pattern again and copies its groups, so matches count
