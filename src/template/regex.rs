@@ -115,27 +115,35 @@ impl RegexError {
 }
 
 thread_local! {
-    /// The running render's deadline on this thread, and the matching work done since the
-    /// clock was last read.
-    static BUDGET: Cell<Budget> = const { Cell::new(Budget { deadline: None, work: 0 }) };
+    /// The running render's deadline on this thread.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Units of matching work on this thread since the clock was last read.
+    static WORK: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Stops regular-expression matching on this thread at `deadline` until the returned guard is
 /// dropped: a running match fails with [`RegexError::TimedOut`] soon after it.
 pub fn scan_deadline(deadline: Option<Instant>) -> DeadlineGuard {
-    let budget = Budget { deadline, work: 0 };
-    DeadlineGuard { previous: BUDGET.with(|cell| cell.replace(budget)) }
+    DeadlineGuard { previous: DEADLINE.with(|cell| cell.replace(deadline)) }
 }
 
 /// Restores the previous scan deadline when dropped.
 pub struct DeadlineGuard {
-    previous: Budget,
+    previous: Option<Instant>,
 }
 
 impl Drop for DeadlineGuard {
     fn drop(&mut self) {
-        BUDGET.with(|cell| cell.set(self.previous));
+        DEADLINE.with(|cell| cell.set(self.previous));
     }
+}
+
+/// Runs `f` with this thread's deadline and work count, and stores the work count back.
+fn with_budget<T>(f: impl FnOnce(&mut Budget) -> T) -> T {
+    let mut budget = Budget { deadline: DEADLINE.with(Cell::get), work: WORK.with(Cell::get) };
+    let result = f(&mut budget);
+    WORK.with(|cell| cell.set(budget.work));
+    result
 }
 
 /// The flags of FreeMarker's string built-ins.
@@ -353,10 +361,8 @@ impl JavaRegex {
     /// Charges a search of the automaton from byte `pos` of `s` to this thread's budget, and
     /// fails once the deadline set by [`scan_deadline`] has passed.
     fn charge_search(&self, s: &str, pos: usize) -> Result<(), RegexError> {
-        let mut budget = BUDGET.with(Cell::get);
-        let charged = budget.charge(s.len().saturating_sub(pos) + 1);
-        BUDGET.with(|cell| cell.set(budget));
-        charged.map_err(|stop| self.stopped(stop))
+        with_budget(|budget| budget.charge(s.len().saturating_sub(pos) + 1))
+            .map_err(|stop| self.stopped(stop))
     }
 
     /// Runs `program` from byte `pos` of `s` on this thread's budget.
@@ -367,10 +373,8 @@ impl JavaRegex {
         s: &str,
         pos: usize,
     ) -> Result<Option<Vec<usize>>, RegexError> {
-        let mut budget = BUDGET.with(Cell::get);
-        let result = backtrack::run(program, slots, s, pos, &mut budget);
-        BUDGET.with(|cell| cell.set(budget));
-        result.map_err(|stop| self.stopped(stop))
+        with_budget(|budget| backtrack::run(program, slots, s, pos, budget))
+            .map_err(|stop| self.stopped(stop))
     }
 
     /// Returns the first match starting at or after byte `pos`, with its groups.

@@ -382,6 +382,9 @@ pub fn run(
                     state.cut(len);
                 }
                 Insn::Delegate { ref inner, start_group, end_group } => {
+                    if ix > s.len() {
+                        break 'thread;
+                    }
                     clock.charge(s.len() - ix)?;
                     let input = Input::new(s).span(ix..s.len()).anchored(Anchored::Yes);
                     if start_group == end_group {
