@@ -47,39 +47,42 @@ struct Branch {
     ix: usize,
     undo_len: usize,
     atomic_len: usize,
-    serial: u64,
+    serial: usize,
 }
 
 /// A slot value to restore when backtracking past the branch it was logged under.
 struct Undo {
     slot: usize,
     value: usize,
-    serial: u64,
+    serial: usize,
 }
 
 /// The mutable state of one run.
 ///
-/// `saves` contains group bounds, repetition counters and look-around positions. Each change to a
-/// slot is logged once per pending branch in `undo`, with the slot's previous value, so popping a
-/// branch restores the slots as they were when it was pushed. `serial` identifies the branch on
-/// top of the stack (0 when the stack is empty) and `logged` the branch each slot was last
-/// logged under.
+/// The first `count` entries of `slots` contain group bounds, repetition counters and
+/// look-around positions, and the next `count` the serial of the branch each slot was last logged
+/// under. Both share one allocation. Each change to a slot is logged once per pending branch in
+/// `undo`, with the slot's previous value, so popping a branch restores the slots as they were
+/// when it was pushed. `serial` identifies the branch on top of the stack, or is 0 when the stack
+/// is empty.
 struct State {
-    saves: Vec<usize>,
-    logged: Vec<u64>,
+    slots: Vec<usize>,
+    count: usize,
     stack: Vec<Branch>,
     undo: Vec<Undo>,
     /// Stack lengths recorded at the start of each open atomic group.
     atomic: Vec<usize>,
-    serial: u64,
-    next_serial: u64,
+    serial: usize,
+    next_serial: usize,
 }
 
 impl State {
-    fn new(slots: usize) -> State {
+    fn new(count: usize) -> State {
+        let mut slots = vec![usize::MAX; 2 * count];
+        slots[count..].fill(0);
         State {
-            saves: vec![usize::MAX; slots],
-            logged: vec![0; slots],
+            slots,
+            count,
             stack: Vec::new(),
             undo: Vec::new(),
             atomic: Vec::new(),
@@ -111,8 +114,8 @@ impl State {
         let branch = self.stack.pop()?;
         while self.undo.len() > branch.undo_len {
             let Some(undo) = self.undo.pop() else { break };
-            self.saves[undo.slot] = undo.value;
-            self.logged[undo.slot] = undo.serial;
+            self.slots[undo.slot] = undo.value;
+            self.slots[self.count + undo.slot] = undo.serial;
         }
         self.atomic.truncate(branch.atomic_len);
         self.serial = self.stack.last().map_or(0, |top| top.serial);
@@ -127,17 +130,27 @@ impl State {
     }
 
     fn save(&mut self, slot: usize, value: usize) {
-        if self.serial != 0 && self.logged[slot] != self.serial {
-            self.undo.push(Undo { slot, value: self.saves[slot], serial: self.logged[slot] });
-            self.logged[slot] = self.serial;
+        let logged = self.count + slot;
+        if self.serial != 0 && self.slots[logged] != self.serial {
+            self.undo.push(Undo { slot, value: self.slots[slot], serial: self.slots[logged] });
+            self.slots[logged] = self.serial;
         }
-        self.saves[slot] = value;
+        self.slots[slot] = value;
     }
 
     fn get(&self, slot: usize) -> usize {
-        self.saves[slot]
+        self.slots[slot]
+    }
+
+    /// Returns the slot values, dropping the serials.
+    fn into_values(mut self) -> Vec<usize> {
+        self.slots.truncate(self.count);
+        self.slots
     }
 }
+
+/// Instructions the interpreter runs between two charges to its [`Budget`].
+const STEP_BATCH: usize = 256;
 
 /// A deadline, and the work done since the clock was last read.
 #[derive(Debug, Clone, Copy)]
@@ -149,6 +162,11 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// Counts `units` of work without reading the clock.
+    pub fn add(&mut self, units: usize) {
+        self.work = self.work.saturating_add(units as u64);
+    }
+
     /// Counts `units` of work and, every [`CLOCK_INTERVAL`] units, fails once the deadline has
     /// passed.
     pub fn charge(&mut self, units: usize) -> Result<(), Stop> {
@@ -226,21 +244,28 @@ pub fn run(
     let bytes = s.as_bytes();
     let mut group_slots: Vec<Option<NonMaxUsize>> = Vec::new();
     let mut backtracks = 0usize;
+    // Instructions left before the next charge to `budget`.
+    let mut countdown = STEP_BATCH;
     let mut pc = 0;
     let mut ix = pos;
     loop {
         // Each pass of this loop runs instructions until one fails.
         'thread: loop {
-            clock.charge(1)?;
+            countdown -= 1;
+            if countdown == 0 {
+                clock.charge(STEP_BATCH)?;
+                countdown = STEP_BATCH;
+            }
             let Some(insn) = program.body.get(pc) else { break 'thread };
             match *insn {
                 Insn::End => {
                     // `\K` can move the start past the end; the match then starts at its end.
-                    if state.saves.len() > 1 && state.get(0) > state.get(1) {
+                    if state.count > 1 && state.get(0) > state.get(1) {
                         let end = state.get(1);
                         state.save(0, end);
                     }
-                    return Ok(Some(state.saves));
+                    clock.add(STEP_BATCH - countdown);
+                    return Ok(Some(state.into_values()));
                 }
                 Insn::Any => {
                     let Some(&byte) = bytes.get(ix) else { break 'thread };
@@ -427,13 +452,17 @@ pub fn run(
         }
         // The current thread failed: resume the most recent pending branch.
         if state.stack.is_empty() {
+            clock.add(STEP_BATCH - countdown);
             return Ok(None);
         }
         backtracks += 1;
         if backtracks > BACKTRACK_LIMIT {
             return Err(Stop::TooComplex);
         }
-        let Some((resume_pc, resume_ix)) = state.pop() else { return Ok(None) };
+        let Some((resume_pc, resume_ix)) = state.pop() else {
+            clock.add(STEP_BATCH - countdown);
+            return Ok(None);
+        };
         pc = resume_pc;
         ix = resume_ix;
     }
@@ -647,7 +676,8 @@ mod tests {
             (r"\bcat\b", long.clone()),
             (r"\d+(?=,)", long.clone()),
             (r"(?<=the )\w+", long.clone()),
-            (r"^\w+(?:\s\w+)*$", "alpha beta gamma".to_owned()),
+            (r"^\w+(?:\s\w+)*(?:\z|(?=\n\z))", "alpha beta gamma".to_owned()),
+            (r"^\d+(?:\z|(?=\n\z))", "12345".to_owned()),
             (r"(\w)\1", long.clone()),
         ];
         for (source, text) in cases {
@@ -669,7 +699,7 @@ mod tests {
             }
             let interpreter = started.elapsed() / rounds;
             println!(
-                "{source:<22} {:>5} bytes  fancy_regex {fancy:>10.2?}  interpreter {interpreter:>10.2?}",
+                "{source:<32} {:>5} bytes  fancy_regex {fancy:>10.2?}  interpreter {interpreter:>10.2?}",
                 text.len()
             );
         }
