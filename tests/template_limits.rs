@@ -329,7 +329,7 @@ fn regex_scan_within_time_limit_renders() {
 
 /// Renders `source` with a render time limit of 50 ms on a small stack and returns the error.
 /// The test fails if no result arrives within a minute: that guard keeps a hang from stalling
-/// the suite, and says nothing about speed.
+/// the suite and does not measure speed.
 fn regex_time_limit_error(source: &str) -> TemplateError {
     let limits = Limits { max_render_time: std::time::Duration::from_millis(50), ..untimed() };
     let owned = source.to_owned();
@@ -349,7 +349,7 @@ fn regex_time_limit_error(source: &str) -> TemplateError {
 }
 
 #[test]
-fn look_ahead_at_every_position_stops_at_time_limit() {
+fn look_ahead_scan_times_out() {
     // `(?=(a+)+b)` fails at every start position, and each failure scans the rest of the
     // string, so one search over n characters takes time quadratic in n.
     let text = r#""a"?left_pad(200000, "a")"#;
@@ -370,7 +370,7 @@ fn look_ahead_at_every_position_stops_at_time_limit() {
 }
 
 #[test]
-fn look_ahead_in_one_attempt_stops_at_time_limit() {
+fn one_attempt_look_ahead_times_out() {
     // One attempt at the first position repeats `a(?=a*)` once per character, and each
     // look-ahead scans the rest of the string without backtracking.
     let text = r#""a"?left_pad(200000, "a")"#;
@@ -387,7 +387,7 @@ fn look_ahead_in_one_attempt_stops_at_time_limit() {
 }
 
 #[test]
-fn repeated_searches_stop_at_time_limit() {
+fn repeated_searches_time_out() {
     // `?keep_after_last` searches again after every match, and each search for `a(?:.*z)?`
     // scans to the end of the string.
     let source = r#"${"a"?left_pad(200000, "a")?keep_after_last("a(?:.*z)?", "r")}"#;
