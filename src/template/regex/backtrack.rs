@@ -575,6 +575,12 @@ mod tests {
             r"(x)?(?(1)y|z)*q",
             r"(?:(?=(a+))a)*b",
             r"(?:a{2,3}?(?=a))+",
+            r"(?>(?:a|ab|abc)(?>c|d))(?:e|c)",
+            r"(?>(?:a|ab)(?>c))(?:c|$)",
+            r"(?>x(?:a|ab|abc)(?>c)|xab)cd",
+            r"(?i)abc(?=D)",
+            r"(?m)^a(?:\z|(?=[\r\x{85}])|(?<!\r)(?=\n))",
+            r"\p{L}+(?=\d)",
         ];
         let inputs = [
             "",
@@ -595,6 +601,15 @@ mod tests {
             "aabaab",
             "zzq yq",
             "aaaaab",
+            "abce",
+            "abcde",
+            "abcce",
+            "acc",
+            "xabccd",
+            "xabcd",
+            "ABCD",
+            "a\nab\r\na",
+            "zé12",
         ];
         for pattern in patterns {
             for input in inputs {
