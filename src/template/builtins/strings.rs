@@ -246,11 +246,16 @@ impl<'a> Renderer<'a> {
                     // NOTE: the groups of each match come from matching the matched text alone,
                     // which differs from Java for patterns with lookaround.
                     let part = &s[start..end];
-                    let groups = regex
-                        .full_match(part)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_else(|| vec![Some(part.to_owned())]);
+                    let groups = match regex.full_match(part) {
+                        Ok(groups) => groups,
+                        // A passed time limit ends the render. Too much backtracking on the
+                        // matched text alone falls back to the whole match as the only group.
+                        Err(e) if e.kind() == ErrorKind::Limit => {
+                            return Err(error(e.kind(), span, e.to_string()));
+                        }
+                        Err(_) => None,
+                    }
+                    .unwrap_or_else(|| vec![Some(part.to_owned())]);
                     let group_bytes: usize = groups.iter().flatten().map(String::len).sum();
                     let slot_bytes = groups.len() * std::mem::size_of::<Option<String>>();
                     self.charge_bytes(span, group_bytes + slot_bytes)?;
