@@ -188,16 +188,25 @@ impl RegexFlags {
 #[derive(Debug, Clone)]
 pub struct JavaRegex {
     pattern: String,
-    regex: Regex,
-    /// The same pattern anchored at both ends, for `?matches`.
-    anchored: Regex,
-    /// The programs [`backtrack::run`] runs in place of `regex` and `anchored`, when the pattern
-    /// needs backtracking.
-    programs: Option<Box<Programs>>,
+    engine: Engine,
     /// Count of capturing groups, not counting group 0.
     groups: usize,
     /// Names of named groups with their numbers.
     names: Vec<(String, usize)>,
+}
+
+/// The compiled form of a pattern, in the engine that matches it.
+#[derive(Debug, Clone)]
+enum Engine {
+    /// A pattern without look-around, back references or word boundaries, which `fancy_regex`
+    /// hands whole to the automata of the `regex` crate.
+    Automaton {
+        regex: Regex,
+        /// The same pattern anchored at both ends, for `?matches`.
+        anchored: Regex,
+    },
+    /// A pattern that needs backtracking, run by [`backtrack::run`].
+    Backtracking(Box<Programs>),
 }
 
 /// The programs `fancy_regex` compiles for a pattern that needs backtracking, with the count of
@@ -288,29 +297,41 @@ impl JavaRegex {
         }
         let translated = Translator::new(pattern, flags).translate()?;
         let invalid = |reason: String| RegexError::Invalid { pattern: pattern.to_owned(), reason };
-        let regex = RegexBuilder::new(&translated.source)
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .build()
-            .map_err(|e| invalid(e.to_string()))?;
         let anchored_source = format!(r"\A(?:{})\z", translated.source);
-        let anchored = RegexBuilder::new(&anchored_source)
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .build()
-            .map_err(|e| invalid(e.to_string()))?;
+        // `fancy_regex::Regex` would compile a pattern that needs backtracking into the same
+        // programs, so such a pattern is compiled only into the programs the interpreter runs.
         let search =
             backtracking_program(&translated.source, translated.groups).map_err(invalid)?;
-        let whole = backtracking_program(&anchored_source, translated.groups).map_err(invalid)?;
-        let programs = match (search, whole) {
-            (Some((search, search_slots)), Some((whole, whole_slots))) => {
-                Some(Box::new(Programs { search, search_slots, whole, whole_slots }))
+        let whole = match search {
+            Some(_) => {
+                backtracking_program(&anchored_source, translated.groups).map_err(invalid)?
             }
-            _ => None,
+            None => None,
+        };
+        let engine = match (search, whole) {
+            (Some((search, search_slots)), Some((whole, whole_slots))) => {
+                Engine::Backtracking(Box::new(Programs {
+                    search,
+                    search_slots,
+                    whole,
+                    whole_slots,
+                }))
+            }
+            _ => {
+                let regex = RegexBuilder::new(&translated.source)
+                    .backtrack_limit(BACKTRACK_LIMIT)
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?;
+                let anchored = RegexBuilder::new(&anchored_source)
+                    .backtrack_limit(BACKTRACK_LIMIT)
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?;
+                Engine::Automaton { regex, anchored }
+            }
         };
         Ok(JavaRegex {
             pattern: pattern.to_owned(),
-            regex,
-            anchored,
-            programs,
+            engine,
             groups: translated.groups,
             names: translated.names,
         })
@@ -383,14 +404,18 @@ impl JavaRegex {
 
     /// Returns the first match starting at or after byte `pos`, with its groups.
     fn captures_at<'t>(&self, s: &'t str, pos: usize) -> Result<Option<Found<'t>>, RegexError> {
-        if let Some(programs) = &self.programs {
-            let found = self.run(&programs.search, programs.search_slots, s, pos)?;
-            return Ok(found.map(Found::Backtracking));
-        }
-        self.charge_search(s, pos)?;
-        match self.regex.captures_from_pos(s, pos) {
-            Ok(found) => Ok(found.map(Found::Automaton)),
-            Err(_) => Err(self.too_complex()),
+        match &self.engine {
+            Engine::Backtracking(programs) => {
+                let found = self.run(&programs.search, programs.search_slots, s, pos)?;
+                Ok(found.map(Found::Backtracking))
+            }
+            Engine::Automaton { regex, .. } => {
+                self.charge_search(s, pos)?;
+                match regex.captures_from_pos(s, pos) {
+                    Ok(found) => Ok(found.map(Found::Automaton)),
+                    Err(_) => Err(self.too_complex()),
+                }
+            }
         }
     }
 
@@ -399,14 +424,18 @@ impl JavaRegex {
         if pos > s.len() {
             return Ok(None);
         }
-        if let Some(programs) = &self.programs {
-            let found = self.run(&programs.search, programs.search_slots, s, pos)?;
-            return Ok(found.and_then(|slots| Found::Backtracking(slots).group(0)));
-        }
-        self.charge_search(s, pos)?;
-        match self.regex.find_from_pos(s, pos) {
-            Ok(found) => Ok(found.map(|m| (m.start(), m.end()))),
-            Err(_) => Err(self.too_complex()),
+        match &self.engine {
+            Engine::Backtracking(programs) => {
+                let found = self.run(&programs.search, programs.search_slots, s, pos)?;
+                Ok(found.and_then(|slots| Found::Backtracking(slots).group(0)))
+            }
+            Engine::Automaton { regex, .. } => {
+                self.charge_search(s, pos)?;
+                match regex.find_from_pos(s, pos) {
+                    Ok(found) => Ok(found.map(|m| (m.start(), m.end()))),
+                    Err(_) => Err(self.too_complex()),
+                }
+            }
         }
     }
 
@@ -430,13 +459,13 @@ impl JavaRegex {
     /// Returns the groups (group 0 first) when the whole of `s` matches, as Java's
     /// `Matcher.matches` decides.
     pub fn full_match(&self, s: &str) -> Result<Option<Vec<Option<String>>>, RegexError> {
-        let found = match &self.programs {
-            Some(programs) => {
+        let found = match &self.engine {
+            Engine::Backtracking(programs) => {
                 self.run(&programs.whole, programs.whole_slots, s, 0)?.map(Found::Backtracking)
             }
-            None => {
+            Engine::Automaton { anchored, .. } => {
                 self.charge_search(s, 0)?;
-                self.anchored.captures(s).map_err(|_| self.too_complex())?.map(Found::Automaton)
+                anchored.captures(s).map_err(|_| self.too_complex())?.map(Found::Automaton)
             }
         };
         Ok(found.map(|found| self.group_texts(s, &found)))
