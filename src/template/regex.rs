@@ -206,7 +206,7 @@ enum Engine {
         anchored: Regex,
     },
     /// A pattern that needs backtracking, run by [`backtrack::run`].
-    Backtracking(Box<Programs>),
+    Backtracking(Programs),
 }
 
 /// The programs `fancy_regex` compiles for a pattern that needs backtracking, with the count of
@@ -310,12 +310,7 @@ impl JavaRegex {
         };
         let engine = match (search, whole) {
             (Some((search, search_slots)), Some((whole, whole_slots))) => {
-                Engine::Backtracking(Box::new(Programs {
-                    search,
-                    search_slots,
-                    whole,
-                    whole_slots,
-                }))
+                Engine::Backtracking(Programs { search, search_slots, whole, whole_slots })
             }
             _ => {
                 let regex = RegexBuilder::new(&translated.source)
