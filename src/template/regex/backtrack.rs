@@ -282,7 +282,7 @@ pub fn run(
                     ix += literal.len();
                 }
                 Insn::Assertion(assertion) => {
-                    let holds = match assertion {
+                    let asserted = match assertion {
                         Assertion::StartText => look.is_start(bytes, ix),
                         Assertion::EndText => look.is_end(bytes, ix),
                         Assertion::StartLine { crlf: false } => look.is_start_lf(bytes, ix),
@@ -300,7 +300,7 @@ pub fn run(
                             look.is_word_unicode_negate(bytes, ix).unwrap_or(false)
                         }
                     };
-                    if !holds {
+                    if !asserted {
                         break 'thread;
                     }
                 }
