@@ -315,7 +315,7 @@ fn regex_scan_stops_at_time_limit() {
     ];
     for source in cases {
         let error = render_error(source, limits);
-        assert_eq!(error.kind(), ErrorKind::Evaluation, "{source}: {error}");
+        assert_eq!(error.kind(), ErrorKind::Limit, "{source}: {error}");
         assert!(error.detail().contains("ran past the render's time limit"), "{source}: {error}");
     }
 }
@@ -325,4 +325,95 @@ fn regex_scan_within_time_limit_renders() {
     let source = r#"${"a"?left_pad(1000, "a")?matches("a(?:.*z)?")?size}"#;
     let template = Template::compile_with_limits("regex", source, untimed()).unwrap();
     assert_eq!(template.render(&[]).unwrap(), "1000");
+}
+
+/// Renders `source` with a render time limit of 50 ms on a small stack and returns the error.
+/// The test fails if no result arrives within a minute: that guard keeps a hang from stalling
+/// the suite and does not measure speed.
+fn regex_time_limit_error(source: &str) -> TemplateError {
+    let limits = Limits { max_render_time: std::time::Duration::from_millis(50), ..untimed() };
+    let owned = source.to_owned();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let template = Template::compile_with_limits("hostile", &owned, limits)
+                .expect("the template compiles");
+            let _ = sender.send(template.render(&[]));
+        })
+        .expect("the thread starts");
+    match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(result) => result.expect_err("the render fails"),
+        Err(error) => panic!("{source}: no result within 60 s ({error})"),
+    }
+}
+
+#[test]
+fn look_ahead_scan_times_out() {
+    // `(?=(a+)+b)` fails at every start position, and each failure scans the rest of the
+    // string, so one search over n characters takes time quadratic in n.
+    let text = r#""a"?left_pad(200000, "a")"#;
+    let cases = [
+        format!(r#"${{{text}?matches("(?=(a+)+b)")?size}}"#),
+        format!(r#"${{{text}?replace("(?=(a+)+b)", "x", "r")}}"#),
+        format!(r#"${{{text}?split("(?=(a+)+b)", "r")?size}}"#),
+        format!(r#"${{{text}?keep_after("(?=(a+)+b)", "r")}}"#),
+        format!(r#"${{{text}?keep_before_last("(?=(a+)+b)", "r")}}"#),
+        format!(r#"${{{text}?keep_after_last("(?=(a+)+b)", "r")}}"#),
+    ];
+    for source in &cases {
+        let error = regex_time_limit_error(source);
+        assert_eq!(error.kind(), ErrorKind::Limit, "{source}: {error}");
+        assert!(error.detail().contains("ran past the render's time limit"), "{source}: {error}");
+        assert!(error.detail().contains("(?=(a+)+b)"), "{source}: {error}");
+    }
+}
+
+#[test]
+fn one_attempt_look_ahead_times_out() {
+    // One attempt at the first position repeats `a(?=a*)` once per character, and each
+    // look-ahead scans the rest of the string without backtracking.
+    let text = r#""a"?left_pad(200000, "a")"#;
+    let cases = [
+        format!(r#"${{{text}?matches("(?:a(?=a*))*")?c}}"#),
+        format!(r#"${{{text}?matches("(?:a(?=a*))*b")?size}}"#),
+        format!(r#"${{{text}?replace("(a(?=a*))*$", "x", "r")}}"#),
+    ];
+    for source in &cases {
+        let error = regex_time_limit_error(source);
+        assert_eq!(error.kind(), ErrorKind::Limit, "{source}: {error}");
+        assert!(error.detail().contains("ran past the render's time limit"), "{source}: {error}");
+    }
+}
+
+#[test]
+fn repeated_searches_time_out() {
+    // `?keep_after_last` searches again after every match, and each search for `a(?:.*z)?`
+    // scans to the end of the string.
+    let source = r#"${"a"?left_pad(200000, "a")?keep_after_last("a(?:.*z)?", "r")}"#;
+    let error = regex_time_limit_error(source);
+    assert_eq!(error.kind(), ErrorKind::Limit, "{source}: {error}");
+    assert!(error.detail().contains("ran past the render's time limit"), "{source}: {error}");
+}
+
+#[test]
+fn too_much_backtracking_stays_an_evaluation_error() {
+    let source = r#"${"a"?left_pad(40, "a")?matches("(a+)+(?=b)c")?c}"#;
+    let error = render_error(source, untimed());
+    assert_eq!(error.kind(), ErrorKind::Evaluation, "{error}");
+    assert!(error.detail().contains("needs too much backtracking"), "{error}");
+}
+
+#[test]
+fn look_around_within_time_limit_renders() {
+    let cases = [
+        (r#"${"aab"?replace("(?<=a)(?=b)", "-", "r")}"#, "aa-b"),
+        (r#"${"a"?left_pad(2000, "a")?matches("(?=(a+)+b)")?size}"#, "0"),
+        (r#"${("a"?left_pad(300, "a") + "b")?matches("(?:a(?=a*b))*b")?c}"#, "true"),
+        (r#"<#list "x1 y22"?matches("\\b(\\w)(\\d+)\\b") as m>${m?groups[2]};</#list>"#, "1;22;"),
+    ];
+    for (source, expected) in cases {
+        let template = Template::compile_with_limits("regex", source, untimed()).unwrap();
+        assert_eq!(template.render(&[]).unwrap(), expected, "{source}");
+    }
 }

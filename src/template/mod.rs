@@ -56,7 +56,7 @@ pub struct Limits {
     /// read. Bounds the memory and time of templates that grow strings in loops.
     pub max_built_bytes: usize,
     /// Wall-clock time one render may take, checked every 1,024 evaluation steps, every 1,024
-    /// sequence items and every 64 regular-expression matches. It is a last guard for work the
+    /// sequence items and during regular-expression matching. It is a last guard for work the
     /// other limits do not count, so a render that hits it may succeed on a less loaded machine.
     pub max_render_time: Duration,
 }

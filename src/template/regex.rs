@@ -6,24 +6,29 @@
 //! terminator, the POSIX classes (`\p{Alpha}`) are ASCII, and `\Q…\E` quotes. Constructs whose
 //! Java meaning cannot be reproduced exactly (possessive quantifiers, `\G`, `\X`, unknown
 //! property names, inline flags other than `i`, `m`, `s`, `x`) are rejected with an error
-//! instead of matching differently. Matching is bounded by a backtracking limit, so a
-//! pathological pattern such as `(a+)+$` fails with an error instead of hanging.
+//! instead of matching differently.
 //!
-//! The match loops, which call the engine once per match, stop at the render's time limit (see
-//! [`scan_deadline`]).
-//!
-//! NOTE: neither bound stops one engine call that runs a look-around at every position of a
-//! long string. `(?=(a+)+b)` over 20,000 `a`s took 14 s in a debug build, and the time grows
-//! with the square of the length.
+//! Matching is bounded in two ways. A pattern that needs backtracking (look-around, back
+//! references, `\b`, and Java's `$`) runs in [`backtrack`], which fails after 1,000,000
+//! backtracking steps, so a pathological pattern such as `(a+)+$` fails with an error instead of
+//! hanging. That interpreter also stops at the render's time limit (see [`scan_deadline`]),
+//! which it checks between instructions. Other patterns, and the parts of a pattern that the
+//! interpreter hands over, run in the automata of the `regex` crate, whose search time is linear
+//! in the input for a given pattern. Each such search is charged the length of the text it may
+//! scan, and matching stops at the time limit between searches.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
 
-use fancy_regex::{Regex, RegexBuilder};
+use fancy_regex::internal::{Prog, analyze, compile};
+use fancy_regex::{Captures, Expr, Regex, RegexBuilder};
 
-/// Maximum backtracking steps of one match attempt.
-const BACKTRACK_LIMIT: usize = 1_000_000;
+use super::ErrorKind;
+
+mod backtrack;
+
+use backtrack::{BACKTRACK_LIMIT, Budget, Stop};
 
 /// Maximum count of compiled patterns kept per thread by [`JavaRegex::cached`].
 const CACHE_CAPACITY: usize = 256;
@@ -98,14 +103,26 @@ pub enum RegexError {
     },
 }
 
-thread_local! {
-    /// When scans on this thread must stop: the end of the running render's time limit.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+impl RegexError {
+    /// Returns the class of template error this error becomes: running past the render's time
+    /// limit is a limit error, anything else an evaluation error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RegexError::TimedOut { .. } => ErrorKind::Limit,
+            _ => ErrorKind::Evaluation,
+        }
+    }
 }
 
-/// Stops the match loops of [`JavaRegex`] on this thread at `deadline` until the returned
-/// guard is dropped. The loops call the engine once per match, and each call may scan to the
-/// end of the input, so a scan can take time quadratic in the input's length.
+thread_local! {
+    /// The running render's deadline on this thread.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Units of matching work on this thread since the clock was last read.
+    static WORK: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Stops regular-expression matching on this thread at `deadline` until the returned guard is
+/// dropped: a running match fails with [`RegexError::TimedOut`] soon after it.
 pub fn scan_deadline(deadline: Option<Instant>) -> DeadlineGuard {
     DeadlineGuard { previous: DEADLINE.with(|cell| cell.replace(deadline)) }
 }
@@ -119,6 +136,14 @@ impl Drop for DeadlineGuard {
     fn drop(&mut self) {
         DEADLINE.with(|cell| cell.set(self.previous));
     }
+}
+
+/// Runs `f` with this thread's deadline and work count, and stores the work count back.
+fn with_budget<T>(f: impl FnOnce(&mut Budget) -> T) -> T {
+    let mut budget = Budget { deadline: DEADLINE.with(Cell::get), work: WORK.with(Cell::get) };
+    let result = f(&mut budget);
+    WORK.with(|cell| cell.set(budget.work));
+    result
 }
 
 /// The flags of FreeMarker's string built-ins.
@@ -163,13 +188,102 @@ impl RegexFlags {
 #[derive(Debug, Clone)]
 pub struct JavaRegex {
     pattern: String,
-    regex: Regex,
-    /// The same pattern anchored at both ends, for `?matches`.
-    anchored: Regex,
+    engine: Engine,
     /// Count of capturing groups, not counting group 0.
     groups: usize,
     /// Names of named groups with their numbers.
     names: Vec<(String, usize)>,
+}
+
+/// The compiled form of a pattern, in the engine that matches it.
+#[derive(Debug, Clone)]
+enum Engine {
+    /// A pattern without look-around, back references or word boundaries, which `fancy_regex`
+    /// hands whole to the automata of the `regex` crate.
+    Automaton {
+        regex: Regex,
+        /// The same pattern anchored at both ends, for `?matches`.
+        anchored: Regex,
+    },
+    /// A pattern that needs backtracking, run by [`backtrack::run`].
+    Backtracking(Programs),
+}
+
+/// The programs `fancy_regex` compiles for a pattern that needs backtracking, with the count of
+/// slots each uses.
+#[derive(Debug, Clone)]
+struct Programs {
+    search: Prog,
+    search_slots: usize,
+    whole: Prog,
+    whole_slots: usize,
+}
+
+/// One match, from either engine.
+enum Found<'t> {
+    Automaton(Captures<'t>),
+    /// The slots of a [`backtrack::run`]: group `i` spans slots `2 * i` and `2 * i + 1`.
+    Backtracking(Vec<usize>),
+}
+
+impl Found<'_> {
+    /// Returns the byte range of group `i`, or `None` when it took no part in the match.
+    fn group(&self, i: usize) -> Option<(usize, usize)> {
+        match self {
+            Found::Automaton(captures) => captures.get(i).map(|m| (m.start(), m.end())),
+            Found::Backtracking(slots) => {
+                let start = *slots.get(2 * i)?;
+                let end = *slots.get(2 * i + 1)?;
+                (start != usize::MAX && end != usize::MAX).then_some((start, end))
+            }
+        }
+    }
+}
+
+/// Returns whether `expr` contains a construct that `fancy_regex` matches by backtracking: a
+/// look-around, a back reference, an atomic group, a conditional or a word boundary.
+fn needs_backtracking(expr: &Expr) -> bool {
+    match expr {
+        Expr::Empty | Expr::Any { .. } | Expr::Literal { .. } | Expr::Delegate { .. } => false,
+        Expr::Assertion(assertion) => !matches!(
+            assertion,
+            fancy_regex::Assertion::StartText
+                | fancy_regex::Assertion::EndText
+                | fancy_regex::Assertion::StartLine { .. }
+                | fancy_regex::Assertion::EndLine { .. }
+        ),
+        Expr::Concat(children) | Expr::Alt(children) => children.iter().any(needs_backtracking),
+        Expr::Group(child) | Expr::Repeat { child, .. } => needs_backtracking(child),
+        Expr::LookAround(..)
+        | Expr::Backref(_)
+        | Expr::AtomicGroup(_)
+        | Expr::KeepOut
+        | Expr::ContinueFromPreviousMatchEnd
+        | Expr::BackrefExistsCondition(_)
+        | Expr::Conditional { .. } => true,
+    }
+}
+
+/// Compiles `source` as `fancy_regex::Regex` compiles it, with the same lazy `.*?` in front
+/// that tries each start position in turn, and returns the program with its slot count. Returns
+/// `None` when the pattern needs no backtracking.
+fn backtracking_program(source: &str, groups: usize) -> Result<Option<(Prog, usize)>, String> {
+    let mut tree = Expr::parse_tree(source).map_err(|e| e.to_string())?;
+    if !needs_backtracking(&tree.expr) {
+        return Ok(None);
+    }
+    let pattern = std::mem::replace(&mut tree.expr, Expr::Empty);
+    let any_prefix = Expr::Repeat {
+        child: Box::new(Expr::Any { newline: true }),
+        lo: 0,
+        hi: usize::MAX,
+        greedy: false,
+    };
+    tree.expr = Expr::Concat(vec![any_prefix, Expr::Group(Box::new(pattern))]);
+    let info = analyze(&tree).map_err(|e| e.to_string())?;
+    let program = compile(&info).map_err(|e| e.to_string())?;
+    let slots = backtrack::slot_count(&program, 2 * (groups + 1));
+    Ok(Some((program, slots)))
 }
 
 impl JavaRegex {
@@ -182,24 +296,37 @@ impl JavaRegex {
             });
         }
         let translated = Translator::new(pattern, flags).translate()?;
-        let regex = RegexBuilder::new(&translated.source)
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .build()
-            .map_err(|e| RegexError::Invalid {
-                pattern: pattern.to_owned(),
-                reason: e.to_string(),
-            })?;
-        let anchored = RegexBuilder::new(&format!(r"\A(?:{})\z", translated.source))
-            .backtrack_limit(BACKTRACK_LIMIT)
-            .build()
-            .map_err(|e| RegexError::Invalid {
-                pattern: pattern.to_owned(),
-                reason: e.to_string(),
-            })?;
+        let invalid = |reason: String| RegexError::Invalid { pattern: pattern.to_owned(), reason };
+        let anchored_source = format!(r"\A(?:{})\z", translated.source);
+        // `fancy_regex::Regex` would compile a pattern that needs backtracking into the same
+        // programs, so such a pattern is compiled only into the programs the interpreter runs.
+        let search =
+            backtracking_program(&translated.source, translated.groups).map_err(invalid)?;
+        let whole = match search {
+            Some(_) => {
+                backtracking_program(&anchored_source, translated.groups).map_err(invalid)?
+            }
+            None => None,
+        };
+        let engine = match (search, whole) {
+            (Some((search, search_slots)), Some((whole, whole_slots))) => {
+                Engine::Backtracking(Programs { search, search_slots, whole, whole_slots })
+            }
+            _ => {
+                let regex = RegexBuilder::new(&translated.source)
+                    .backtrack_limit(BACKTRACK_LIMIT)
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?;
+                let anchored = RegexBuilder::new(&anchored_source)
+                    .backtrack_limit(BACKTRACK_LIMIT)
+                    .build()
+                    .map_err(|e| invalid(e.to_string()))?;
+                Engine::Automaton { regex, anchored }
+            }
+        };
         Ok(JavaRegex {
             pattern: pattern.to_owned(),
-            regex,
-            anchored,
+            engine,
             groups: translated.groups,
             names: translated.names,
         })
@@ -240,16 +367,50 @@ impl JavaRegex {
         RegexError::TooComplex { pattern: self.pattern.clone() }
     }
 
-    /// Fails once the deadline set by [`scan_deadline`] has passed, checked every 64 matches.
-    fn check_deadline(&self, matches: usize) -> Result<(), RegexError> {
-        if matches % 64 != 63 {
-            return Ok(());
+    fn stopped(&self, stop: Stop) -> RegexError {
+        match stop {
+            Stop::TooComplex => self.too_complex(),
+            Stop::TimedOut => RegexError::TimedOut { pattern: self.pattern.clone() },
         }
-        match DEADLINE.with(Cell::get) {
-            Some(deadline) if Instant::now() > deadline => {
-                Err(RegexError::TimedOut { pattern: self.pattern.clone() })
+    }
+
+    /// Charges a search of the automaton from byte `pos` of `s` to this thread's budget, and
+    /// fails once the deadline set by [`scan_deadline`] has passed.
+    ///
+    /// NOTE: the search itself is not interrupted. Its time is linear in the text but grows with
+    /// the pattern's automaton: `(?:[a-z]{2,50}){50}[0-9]` over 200,000 `a`s took 5.2 s in one
+    /// search of a release build, so a render can overrun its time limit by that much.
+    fn charge_search(&self, s: &str, pos: usize) -> Result<(), RegexError> {
+        with_budget(|budget| budget.charge(s.len().saturating_sub(pos) + 1))
+            .map_err(|stop| self.stopped(stop))
+    }
+
+    /// Runs `program` from byte `pos` of `s` on this thread's budget.
+    fn run(
+        &self,
+        program: &Prog,
+        slots: usize,
+        s: &str,
+        pos: usize,
+    ) -> Result<Option<Vec<usize>>, RegexError> {
+        with_budget(|budget| backtrack::run(program, slots, s, pos, budget))
+            .map_err(|stop| self.stopped(stop))
+    }
+
+    /// Returns the first match starting at or after byte `pos`, with its groups.
+    fn captures_at<'t>(&self, s: &'t str, pos: usize) -> Result<Option<Found<'t>>, RegexError> {
+        match &self.engine {
+            Engine::Backtracking(programs) => {
+                let found = self.run(&programs.search, programs.search_slots, s, pos)?;
+                Ok(found.map(Found::Backtracking))
             }
-            _ => Ok(()),
+            Engine::Automaton { regex, .. } => {
+                self.charge_search(s, pos)?;
+                match regex.captures_from_pos(s, pos) {
+                    Ok(found) => Ok(found.map(Found::Automaton)),
+                    Err(_) => Err(self.too_complex()),
+                }
+            }
         }
     }
 
@@ -258,9 +419,18 @@ impl JavaRegex {
         if pos > s.len() {
             return Ok(None);
         }
-        match self.regex.find_from_pos(s, pos) {
-            Ok(found) => Ok(found.map(|m| (m.start(), m.end()))),
-            Err(_) => Err(self.too_complex()),
+        match &self.engine {
+            Engine::Backtracking(programs) => {
+                let found = self.run(&programs.search, programs.search_slots, s, pos)?;
+                Ok(found.and_then(|slots| Found::Backtracking(slots).group(0)))
+            }
+            Engine::Automaton { regex, .. } => {
+                self.charge_search(s, pos)?;
+                match regex.find_from_pos(s, pos) {
+                    Ok(found) => Ok(found.map(|m| (m.start(), m.end()))),
+                    Err(_) => Err(self.too_complex()),
+                }
+            }
         }
     }
 
@@ -270,7 +440,6 @@ impl JavaRegex {
         let mut found = Vec::new();
         let mut at = 0;
         while at <= s.len() {
-            self.check_deadline(found.len())?;
             let Some((start, end)) = self.find_at(s, at)? else { break };
             found.push((start, end));
             at = if end > start {
@@ -285,9 +454,23 @@ impl JavaRegex {
     /// Returns the groups (group 0 first) when the whole of `s` matches, as Java's
     /// `Matcher.matches` decides.
     pub fn full_match(&self, s: &str) -> Result<Option<Vec<Option<String>>>, RegexError> {
-        let captures = self.anchored.captures(s).map_err(|_| self.too_complex())?;
-        Ok(captures
-            .map(|c| (0..=self.groups).map(|i| c.get(i).map(|m| m.as_str().to_owned())).collect()))
+        let found = match &self.engine {
+            Engine::Backtracking(programs) => {
+                self.run(&programs.whole, programs.whole_slots, s, 0)?.map(Found::Backtracking)
+            }
+            Engine::Automaton { anchored, .. } => {
+                self.charge_search(s, 0)?;
+                anchored.captures(s).map_err(|_| self.too_complex())?.map(Found::Automaton)
+            }
+        };
+        Ok(found.map(|found| self.group_texts(s, &found)))
+    }
+
+    /// Returns the text of each group (group 0 first) of `found`.
+    fn group_texts(&self, s: &str, found: &Found<'_>) -> Vec<Option<String>> {
+        (0..=self.groups)
+            .map(|i| found.group(i).and_then(|(start, end)| s.get(start..end)).map(str::to_owned))
+            .collect()
     }
 
     /// Returns the groups (group 0 first) of every match found scanning `s` as Java's
@@ -296,20 +479,13 @@ impl JavaRegex {
         let mut found = Vec::new();
         let mut at = 0;
         while at <= s.len() {
-            self.check_deadline(found.len())?;
-            let captures = match self.regex.captures_from_pos(s, at) {
-                Ok(Some(captures)) => captures,
-                Ok(None) => break,
-                Err(_) => return Err(self.too_complex()),
-            };
-            let Some(whole) = captures.get(0) else { break };
-            found.push(
-                (0..=self.groups).map(|i| captures.get(i).map(|m| m.as_str().to_owned())).collect(),
-            );
-            at = if whole.end() > whole.start() {
-                whole.end()
+            let Some(captures) = self.captures_at(s, at)? else { break };
+            let Some((start, end)) = captures.group(0) else { break };
+            found.push(self.group_texts(s, &captures));
+            at = if end > start {
+                end
             } else {
-                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+                end + s[end..].chars().next().map_or(1, char::len_utf8)
             };
         }
         Ok(found)
@@ -354,35 +530,28 @@ impl JavaRegex {
         let parts = self.parse_replacement(replacement)?;
         let mut last = 0;
         let mut at = 0;
-        let mut matches = 0;
         while at <= s.len() {
-            self.check_deadline(matches)?;
-            matches += 1;
-            let captures = match self.regex.captures_from_pos(s, at) {
-                Ok(Some(c)) => c,
-                Ok(None) => break,
-                Err(_) => return Err(self.too_complex()),
-            };
-            let Some(whole) = captures.get(0) else { break };
-            out.push_str(&s[last..whole.start()]);
+            let Some(captures) = self.captures_at(s, at)? else { break };
+            let Some((start, end)) = captures.group(0) else { break };
+            out.push_str(&s[last..start]);
             for part in &parts {
                 match part {
                     ReplacementPart::Text(text) => out.push_str(text),
                     ReplacementPart::Group(i) => {
-                        if let Some(m) = captures.get(*i) {
-                            out.push_str(m.as_str());
+                        if let Some(text) = captures.group(*i).and_then(|(a, b)| s.get(a..b)) {
+                            out.push_str(text);
                         }
                     }
                 }
             }
-            last = whole.end();
+            last = end;
             if first_only {
                 break;
             }
-            at = if whole.end() > whole.start() {
-                whole.end()
+            at = if end > start {
+                end
             } else {
-                whole.end() + s[whole.end()..].chars().next().map_or(1, char::len_utf8)
+                end + s[end..].chars().next().map_or(1, char::len_utf8)
             };
         }
         out.push_str(&s[last..]);

@@ -25,7 +25,13 @@ impl<'a> Renderer<'a> {
         if call.builtin == BuiltIn::String {
             return self.string_conversion(call, target, span);
         }
-        let text_error = |e: text::TextError| error(ErrorKind::Evaluation, span, e.to_string());
+        let text_error = |e: text::TextError| {
+            let kind = match &e {
+                text::TextError::Regex(regex_error) => regex_error.kind(),
+                _ => ErrorKind::Evaluation,
+            };
+            error(kind, span, e.to_string())
+        };
         let s = self.string_operand(&target, call)?;
         let owned = |f: fn(&str, &mut String)| {
             let mut out = String::with_capacity(s.len() + 8);
@@ -224,16 +230,14 @@ impl<'a> Renderer<'a> {
                 let flags = self.regex_flags(call, 1)?;
                 let regex = self
                     .cached_regex(call, &pattern, &flags)
-                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                    .map_err(|e| error(e.kind(), span, e.to_string()))?;
                 let whole = regex
                     .full_match(&s)
-                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?
+                    .map_err(|e| error(e.kind(), span, e.to_string()))?
                     .map(|groups| {
                         groups.into_iter().map(Option::unwrap_or_default).collect::<Vec<String>>()
                     });
-                let found = regex
-                    .find_all(&s)
-                    .map_err(|e| error(ErrorKind::Evaluation, span, e.to_string()))?;
+                let found = regex.find_all(&s).map_err(|e| error(e.kind(), span, e.to_string()))?;
                 let mut matches = Vec::with_capacity(found.len());
                 for (start, end) in found {
                     // Each match runs the pattern again and copies its groups, so matches count
@@ -242,11 +246,16 @@ impl<'a> Renderer<'a> {
                     // NOTE: the groups of each match come from matching the matched text alone,
                     // which differs from Java for patterns with lookaround.
                     let part = &s[start..end];
-                    let groups = regex
-                        .full_match(part)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_else(|| vec![Some(part.to_owned())]);
+                    let groups = match regex.full_match(part) {
+                        Ok(groups) => groups,
+                        // A passed time limit ends the render. Too much backtracking on the
+                        // matched text alone falls back to the whole match as the only group.
+                        Err(e) if e.kind() == ErrorKind::Limit => {
+                            return Err(error(e.kind(), span, e.to_string()));
+                        }
+                        Err(_) => None,
+                    }
+                    .unwrap_or_else(|| vec![Some(part.to_owned())]);
                     let group_bytes: usize = groups.iter().flatten().map(String::len).sum();
                     let slot_bytes = groups.len() * std::mem::size_of::<Option<String>>();
                     self.charge_bytes(span, group_bytes + slot_bytes)?;
