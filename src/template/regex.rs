@@ -528,17 +528,27 @@ impl JavaRegex {
         out: &mut String,
     ) -> Result<(), RegexError> {
         let parts = self.parse_replacement(replacement)?;
+        // Without a group reference only the match's bounds are needed, which the automaton
+        // finds faster than it finds groups.
+        let plain = parts.iter().all(|part| matches!(part, ReplacementPart::Text(_)));
         let mut last = 0;
         let mut at = 0;
         while at <= s.len() {
-            let Some(captures) = self.captures_at(s, at)? else { break };
-            let Some((start, end)) = captures.group(0) else { break };
+            let (start, end, captures) = if plain {
+                let Some((start, end)) = self.find_at(s, at)? else { break };
+                (start, end, None)
+            } else {
+                let Some(captures) = self.captures_at(s, at)? else { break };
+                let Some((start, end)) = captures.group(0) else { break };
+                (start, end, Some(captures))
+            };
             out.push_str(&s[last..start]);
             for part in &parts {
                 match part {
                     ReplacementPart::Text(text) => out.push_str(text),
                     ReplacementPart::Group(i) => {
-                        if let Some(text) = captures.group(*i).and_then(|(a, b)| s.get(a..b)) {
+                        let group = captures.as_ref().and_then(|found| found.group(*i));
+                        if let Some(text) = group.and_then(|(a, b)| s.get(a..b)) {
                             out.push_str(text);
                         }
                     }
