@@ -179,8 +179,8 @@ pub enum StrPart {
 
 /// A reference to a variable, resolved at compile time.
 ///
-/// The explicit tag makes telling the kinds apart one byte comparison; without it the kind is
-/// encoded in the capacity of a name and takes several instructions to decode on every read.
+/// The explicit tag makes telling the kinds apart one byte comparison. Without it, the kind is
+/// encoded in the capacity of a name and takes several instructions to decode at every read.
 #[derive(Debug, Clone, PartialEq)]
 #[repr(u8)]
 pub enum Var {
@@ -210,8 +210,8 @@ pub enum Var {
 pub struct DataName {
     /// The name.
     pub name: String,
-    /// The position of the name in the program's list of data-model names; `u16::MAX` when
-    /// the name is not in that list and is looked up by name.
+    /// The position of the name in the program's list of data-model names. It is `u16::MAX`
+    /// when the name is not in that list, and reads then look the name up.
     pub index: u16,
 }
 
@@ -288,8 +288,8 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
-    /// Returns whether two values in `ordering` satisfy the operator.
-    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+    /// Returns whether two values whose order is `ordering` satisfy the operator.
+    pub fn satisfied_by(self, ordering: std::cmp::Ordering) -> bool {
         use std::cmp::Ordering;
         match self {
             CompareOp::Eq => ordering == Ordering::Equal,

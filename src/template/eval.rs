@@ -351,7 +351,7 @@ impl<'a> Renderer<'a> {
         Ok(Flow::Normal)
     }
 
-    /// Renders the first branch of an `<#if>` whose condition holds.
+    /// Renders the first branch of an `<#if>` whose condition is true.
     #[inline(never)]
     fn render_if(
         &mut self,
@@ -359,14 +359,14 @@ impl<'a> Renderer<'a> {
         out: &mut String,
     ) -> R<Flow> {
         for (condition, body) in branches {
-            let taken = match condition {
+            let chosen = match condition {
                 None => true,
                 Some(condition) => {
                     self.step(condition.span)?;
                     self.eval_condition(condition, "the `#if` condition")?
                 }
             };
-            if taken {
+            if chosen {
                 return self.render_nodes(body, out);
             }
         }
@@ -489,9 +489,9 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// Decides a `??` test, a type test or a comparison of two numbers whose operands are read
-    /// in place; `None` when the general evaluation must decide, which also raises any error.
-    /// `inner` has no parentheses around it.
+    /// Decides a `??` test, a type test or a comparison of two numbers read in place. Returns
+    /// `None` when the general evaluation must decide, and that evaluation also raises any
+    /// error. `inner` has no parentheses around it.
     fn simple_condition(&self, inner: &'a Expr) -> Option<bool> {
         match &inner.node {
             ExprKind::Exists(value) => match self.peek(value) {
@@ -510,7 +510,7 @@ impl<'a> Renderer<'a> {
             }
             ExprKind::Compare(op, left, right) => {
                 let (l, r) = (self.peek_number(left)?, self.peek_number(right)?);
-                l.compare(r).ok().map(|ordering| op.holds(ordering))
+                l.compare(r).ok().map(|ordering| op.satisfied_by(ordering))
             }
             _ => None,
         }

@@ -289,7 +289,7 @@ impl<'a> Renderer<'a> {
         // Two numbers read in place are compared without copying them.
         if let (Some(l), Some(r)) = (self.peek_number(left), self.peek_number(right)) {
             if let Ok(ordering) = l.compare(r) {
-                return Ok(op.holds(ordering));
+                return Ok(op.satisfied_by(ordering));
             }
         }
         // FreeMarker evaluates both operands of a comparison before it checks either.
@@ -300,8 +300,8 @@ impl<'a> Renderer<'a> {
         self.compare(op, &l, &r, left.span, right.span, span)
     }
 
-    /// Applies `op` to two numbers read in place; `None` when an operand is not such a number
-    /// or the operation fails, for the general evaluation to report.
+    /// Applies `op` to two numbers read in place. Returns `None` when an operand is not such a
+    /// number or the operation fails, so the general evaluation runs and reports the error.
     fn peek_arithmetic(&self, op: ArithOp, left: &'a Expr, right: &'a Expr) -> Option<Number> {
         let (l, r) = (self.peek_number(left)?, self.peek_number(right)?);
         match op {
@@ -314,8 +314,8 @@ impl<'a> Renderer<'a> {
         .ok()
     }
 
-    /// Returns the number `expr` stands for when it is a number literal, or a variable or
-    /// `.name` chain whose value is a number; `None` when the general evaluation must decide.
+    /// Returns the number `expr` is when it is a number literal, or a variable or `.name` chain
+    /// whose value is a number. Returns `None` when the general evaluation must decide.
     pub(super) fn peek_number(&self, expr: &'a Expr) -> Option<&Number> {
         match &expr.node {
             ExprKind::Number(n) => Some(n),
@@ -783,8 +783,8 @@ impl<'a> Renderer<'a> {
         let left_text = self.to_text(&left, left_span)?;
         let right_text = self.to_text(&right, right_span)?;
         // Room for a few more operands, so a chain does not grow the string at each one.
-        let wanted = left_text.len() + right_text.len();
-        let mut text = String::with_capacity(wanted.saturating_mul(2).max(64));
+        let needed = left_text.len() + right_text.len();
+        let mut text = String::with_capacity(needed.saturating_mul(2).max(64));
         text.push_str(&left_text);
         text.push_str(&right_text);
         Ok(Val::Str(Cow::Owned(text)))
@@ -914,7 +914,7 @@ impl<'a> Renderer<'a> {
                 ));
             }
         };
-        Ok(op.holds(ordering))
+        Ok(op.satisfied_by(ordering))
     }
 
     /// Returns whether two values are equal as `==` decides, for `#switch` and `?switch`.
@@ -1008,7 +1008,7 @@ fn peek_key<'r, 'a>(target: Peek<'r, 'a>, key: &DotKey) -> Peek<'r, 'a> {
     }
 }
 
-/// What [`Renderer::peek`] finds.
+/// The result of [`Renderer::peek`].
 pub enum Peek<'r, 'a> {
     /// A value of the data model, never JSON `null`.
     Data(&'a Value),

@@ -246,8 +246,8 @@ pub fn get_data_with_hint<'a>(map: &'a Map, key: &DotKey) -> Option<&'a Value> {
     Some(value)
 }
 
-/// Returns whether two strings are equal, comparing strings of up to 16 bytes in a few word
-/// loads instead of a call to `memcmp`; object keys are mostly that short.
+/// Returns whether two strings are equal. Strings of up to 16 bytes, as most object keys are,
+/// are compared in a few word loads instead of a call to `memcmp`.
 #[inline]
 fn same_text(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());

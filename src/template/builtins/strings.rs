@@ -415,9 +415,10 @@ impl<'a> Renderer<'a> {
         };
         // There are at most as many replacements as places between characters. When even
         // that many fit, counting the real ones would only repeat the search.
-        let most = if flags.first_only { 1 } else { s.len().saturating_add(1) };
-        if self.built_bytes.saturating_add(bound(most)) <= self.limits.max_built_bytes {
-            return bound(most);
+        let max_replacements = if flags.first_only { 1 } else { s.len().saturating_add(1) };
+        let worst = bound(max_replacements);
+        if self.built_bytes.saturating_add(worst) <= self.limits.max_built_bytes {
+            return worst;
         }
         let replacements = if flags.first_only {
             1
