@@ -986,7 +986,7 @@ impl FormatSpec {
 
     /// Appends `number` formatted with this pattern.
     pub fn write(&self, number: &Number, out: &mut String) {
-        let (negative, digits, scale) = match &number.0 {
+        let (negative, magnitude, big_digits, scale) = match &number.0 {
             Repr::Double(d) => {
                 let negative = d.is_sign_negative() && !d.is_nan();
                 let data = self.locale.data();
@@ -995,16 +995,24 @@ impl FormatSpec {
                 out.push_str(self.suffix(negative));
                 return;
             }
-            Repr::Int(i) => (*i < 0, i.unsigned_abs().to_string(), 0),
-            Repr::Long(i) => (*i < 0, i.unsigned_abs().to_string(), 0),
+            Repr::Int(i) => (*i < 0, u64::from(i.unsigned_abs()), None, 0),
+            Repr::Long(i) => (*i < 0, i.unsigned_abs(), None, 0),
             Repr::Small { unscaled, scale } => {
-                (*unscaled < 0, unscaled.unsigned_abs().to_string(), i64::from(*scale))
+                (*unscaled < 0, unscaled.unsigned_abs(), None, i64::from(*scale))
             }
-            Repr::Big(d) => (d.unscaled.is_negative(), d.unscaled.magnitude().to_string(), d.scale),
+            Repr::Big(d) => {
+                (d.unscaled.is_negative(), 0, Some(d.unscaled.magnitude().to_string()), d.scale)
+            }
+        };
+        // Small magnitudes are written into a buffer on the stack instead of a new string.
+        let mut buffer = [0u8; 20];
+        let digits: &[u8] = match &big_digits {
+            Some(text) => text.as_bytes(),
+            None => u64_digits(magnitude, &mut buffer),
         };
         let scale = scale - self.multiplier_exponent;
         let (digits, scale) = round_digits(
-            digits.as_bytes(),
+            digits,
             scale,
             i64::from(self.max_fraction_digits),
             self.rounding,
