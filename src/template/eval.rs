@@ -862,7 +862,7 @@ impl<'a> Renderer<'a> {
                 self.arithmetic(
                     op,
                     current,
-                    right,
+                    &right,
                     target.span,
                     value.span,
                     target.span.to(value.span),

@@ -182,7 +182,7 @@ impl<'a> Renderer<'a> {
                 };
                 let l = Val::Num(self.eval_number(left, context)?);
                 let r = Val::Num(self.eval_number(right, context)?);
-                self.arithmetic(*op, l, r, left.span, right.span, expr.span)?
+                self.arithmetic(*op, l, &r, left.span, right.span, expr.span)?
             }
             ExprKind::Compare(op, left, right) => {
                 Val::Bool(self.eval_compare(*op, left, right, expr.span)?)
@@ -245,7 +245,7 @@ impl<'a> Renderer<'a> {
             self.to_text(&l, left.span)?;
             return Err(self.missing(right.span));
         };
-        self.arithmetic(ArithOp::Add, l, r, left.span, right.span, span)
+        self.arithmetic(ArithOp::Add, l, &r, left.span, right.span, span)
     }
 
     /// Evaluates a chain `a + b + c + …` from the left without a nested evaluation per `+`,
@@ -711,12 +711,12 @@ impl<'a> Renderer<'a> {
         &mut self,
         op: ArithOp,
         left: Val<'a>,
-        right: Val<'a>,
+        right: &Val<'a>,
         left_span: Span,
         right_span: Span,
         span: Span,
     ) -> R<Val<'a>> {
-        if let (Val::Num(l), Val::Num(r)) = (&left, &right) {
+        if let (Val::Num(l), Val::Num(r)) = (&left, right) {
             let result = match op {
                 ArithOp::Add => l.add(r),
                 ArithOp::Sub => l.sub(r),
@@ -731,12 +731,12 @@ impl<'a> Renderer<'a> {
         if op != ArithOp::Add {
             let context = format!("`{}`", op.symbol());
             return Err(match left {
-                Val::Num(_) => self.expected(right_span, &context, "a number", &right),
+                Val::Num(_) => self.expected(right_span, &context, "a number", right),
                 _ => self.expected(left_span, &context, "a number", &left),
             });
         }
         if left.is_sequence() && right.is_sequence() && !(left.is_string() && right.is_string()) {
-            return self.concat_sequences(&left, &right, span);
+            return self.concat_sequences(&left, right, span);
         }
         let both_hashes = left.is_hash() && right.is_hash();
         let as_text = |value: &Val<'a>| {
@@ -752,10 +752,10 @@ impl<'a> Renderer<'a> {
                     | Val::Matches(_)
             )
         };
-        if both_hashes && !(as_text(&left) && as_text(&right)) {
-            return self.merge_hashes(&left, &right, span);
+        if both_hashes && !(as_text(&left) && as_text(right)) {
+            return self.merge_hashes(&left, right, span);
         }
-        for (value, value_span) in [(&left, left_span), (&right, right_span)] {
+        for (value, value_span) in [(&left, left_span), (right, right_span)] {
             if !as_text(value) {
                 return Err(self.expected(
                     value_span,
@@ -777,11 +777,11 @@ impl<'a> Renderer<'a> {
         }
         // A chain `a + b + c` appends to the string the previous `+` built instead of copying it.
         if let Val::Str(Cow::Owned(mut text)) = left {
-            text.push_str(&self.to_text(&right, right_span)?);
+            text.push_str(&self.to_text(right, right_span)?);
             return Ok(Val::Str(Cow::Owned(text)));
         }
         let left_text = self.to_text(&left, left_span)?;
-        let right_text = self.to_text(&right, right_span)?;
+        let right_text = self.to_text(right, right_span)?;
         // Room for a few more operands, so a chain does not grow the string at each one.
         let needed = left_text.len() + right_text.len();
         let mut text = String::with_capacity(needed.saturating_mul(2).max(64));
