@@ -239,13 +239,15 @@ impl<'a> Renderer<'a> {
         // FreeMarker evaluates both operands of `+` before it checks either.
         let r = self.eval_opt(right)?;
         let l = l.ok_or_else(|| self.missing(left.span))?;
-        let Some(r) = r else {
+        // The right operand is borrowed where it was returned, since moving it out costs a
+        // copy that stalls on the stores which just wrote it.
+        let Some(r) = r.as_ref() else {
             // FreeMarker converts the left operand to text before it finds the right one
             // missing, so a boolean or hash on the left fails first.
             self.to_text(&l, left.span)?;
             return Err(self.missing(right.span));
         };
-        self.arithmetic(ArithOp::Add, l, &r, left.span, right.span, span)
+        self.arithmetic(ArithOp::Add, l, r, left.span, right.span, span)
     }
 
     /// Evaluates a chain `a + b + c + …` from the left without a nested evaluation per `+`,

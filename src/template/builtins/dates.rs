@@ -97,7 +97,7 @@ impl<'a> Renderer<'a> {
         let text = self.string_operand(target, call)?.into_owned();
         let format = match call.args.first() {
             Some(_) => {
-                let format_text = self.arg_text(call, 0)?;
+                let format_text = self.arg_str(call, 0)?;
                 self.cached_date_format(call, &format_text)
                     .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?
             }
@@ -190,7 +190,7 @@ impl<'a> Renderer<'a> {
         match call.args.len() {
             0 => self.write_date(&date, span, &mut out)?,
             1 => {
-                let text = self.arg_text(call, 0)?;
+                let text = self.arg_str(call, 0)?;
                 let format = self
                     .cached_date_format(call, &text)
                     .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;

@@ -537,6 +537,9 @@ impl<'a> Renderer<'a> {
 
     /// Evaluates argument `index` of a built-in call as text, borrowing a string literal.
     pub fn arg_str(&mut self, call: &'a BuiltInCall, index: usize) -> R<Cow<'a, str>> {
+        if let Some(ExprKind::Str(literal)) = call.args.get(index).map(|arg| &arg.node) {
+            return Ok(Cow::Borrowed(literal));
+        }
         let value = self.arg(call, index)?;
         let span = call.args[index].span;
         match value {

@@ -163,7 +163,7 @@ impl<'a> Renderer<'a> {
             BuiltIn::Last => return Ok(items.into_iter().next_back().flatten()),
             BuiltIn::Reverse => Renderer::owned_seq(items.into_iter().rev().collect()),
             BuiltIn::Join => {
-                let separator = self.arg_text(call, 0)?;
+                let separator = self.arg_str(call, 0)?;
                 let empty = self.optional_arg_text(call, 1)?;
                 let end = self.optional_arg_text(call, 2)?;
                 let mut out = String::new();

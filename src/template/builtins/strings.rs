@@ -351,7 +351,7 @@ impl<'a> Renderer<'a> {
                 Ok(Val::Str(Cow::Owned(out)))
             }
             (Val::Num(n), 1) => {
-                let pattern = self.arg_text(call, 0)?;
+                let pattern = self.arg_str(call, 0)?;
                 let format = self
                     .cached_number_format(call, &pattern)
                     .map_err(|e| error(ErrorKind::Evaluation, call.args[0].span, e.to_string()))?;
@@ -440,8 +440,10 @@ impl<'a> Renderer<'a> {
     }
 
     fn regex_flags(&mut self, call: &'a BuiltInCall, index: usize) -> R<RegexFlags> {
-        let text = self.optional_arg_text(call, index)?.unwrap_or_default();
-        Ok(RegexFlags::parse(&text))
+        if index >= call.args.len() {
+            return Ok(RegexFlags::default());
+        }
+        Ok(RegexFlags::parse(&self.arg_str(call, index)?))
     }
 }
 
