@@ -326,7 +326,11 @@ pub struct NumberDigits {
 }
 
 /// A render node.
+///
+/// The explicit tag lets the render loop dispatch on one byte; without it the kind is folded
+/// into the tag of an interpolation's expression and decoded with several instructions.
 #[derive(Debug, Clone, PartialEq)]
+#[repr(u8)]
 pub enum Node {
     /// Static text after whitespace stripping.
     Text(Box<str>),
