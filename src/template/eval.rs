@@ -850,6 +850,12 @@ impl<'a> Renderer<'a> {
         let target = &assignment.target;
         self.step(target.span)?;
         let value = match (assignment.op, &assignment.value) {
+            // `x = x + 1` and other arithmetic on numbers read in place is stored directly.
+            (AssignOp::Set, Some(Expr { node: ExprKind::Arith(op, left, right), .. }))
+                if let Some(number) = self.peek_arithmetic(*op, left, right) =>
+            {
+                Val::Num(Cow::Owned(number))
+            }
             (AssignOp::Set, Some(value)) => self.eval(value)?,
             (AssignOp::Update(op), Some(value)) => {
                 let current = self.read_target(target)?;

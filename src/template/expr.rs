@@ -304,7 +304,12 @@ impl<'a> Renderer<'a> {
 
     /// Applies `op` to two numbers read in place. Returns `None` when an operand is not such a
     /// number or the operation fails, so the general evaluation runs and reports the error.
-    fn peek_arithmetic(&self, op: ArithOp, left: &'a Expr, right: &'a Expr) -> Option<Number> {
+    pub(super) fn peek_arithmetic(
+        &self,
+        op: ArithOp,
+        left: &'a Expr,
+        right: &'a Expr,
+    ) -> Option<Number> {
         let (l, r) = (self.peek_number(left)?, self.peek_number(right)?);
         match op {
             ArithOp::Add => l.add(r),
