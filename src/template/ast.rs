@@ -327,8 +327,8 @@ pub struct NumberDigits {
 
 /// A render node.
 ///
-/// The explicit tag lets the render loop dispatch on one byte; without it the kind is folded
-/// into the tag of an interpolation's expression and decoded with several instructions.
+/// The explicit tag lets the render loop dispatch on one byte. Without it, the kind is folded
+/// into the tag of an interpolation's expression and takes several instructions to decode.
 #[derive(Debug, Clone, PartialEq)]
 #[repr(u8)]
 pub enum Node {

@@ -14,6 +14,7 @@ use super::ast::{
 };
 use super::error::{ErrorKind, TemplateError};
 use super::expr::Peek;
+use super::number::Number;
 use super::parser::{DATA_NAMES, Program};
 use super::settings::Settings;
 use super::token::Span;
@@ -545,28 +546,26 @@ impl<'a> Renderer<'a> {
 
     #[inline(never)]
     fn write_interpolation(&mut self, expr: &'a Expr, out: &mut String) -> R<()> {
-        match self.peek(expr) {
-            Peek::Data(Value::String(s)) => {
-                out.push_str(s);
+        // A string or number read in place is written without building a value.
+        let found: Option<Result<&str, &Number>> = match self.peek(expr) {
+            Peek::Data(Value::String(s)) => Some(Ok(s)),
+            Peek::Held(Val::Str(Cow::Borrowed(s))) => Some(Ok(s)),
+            Peek::Data(Value::Number(n)) => Some(Err(n)),
+            Peek::Held(Val::Num(n)) => Some(Err(n)),
+            _ => None,
+        };
+        match found {
+            Some(Ok(text)) => {
+                out.push_str(text);
                 return Ok(());
             }
-            Peek::Data(Value::Number(n)) => {
+            Some(Err(number)) => {
                 return self
                     .settings
-                    .write_number(n, out)
+                    .write_number(number, out)
                     .map_err(|e| error(ErrorKind::Evaluation, expr.span, e));
             }
-            Peek::Held(Val::Str(Cow::Borrowed(s))) => {
-                out.push_str(s);
-                return Ok(());
-            }
-            Peek::Held(Val::Num(n)) => {
-                return self
-                    .settings
-                    .write_number(n, out)
-                    .map_err(|e| error(ErrorKind::Evaluation, expr.span, e));
-            }
-            _ => {}
+            None => {}
         }
         if self.write_builtin_directly(expr, out)? {
             return Ok(());

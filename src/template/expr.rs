@@ -372,7 +372,7 @@ impl<'a> Renderer<'a> {
         self.peek_long_chain(expr)
     }
 
-    /// [`Renderer::peek`] for chains of two or more `.name` reads.
+    /// Looks up a chain of two or more `.name` reads, as [`Renderer::peek`] does.
     #[inline(never)]
     fn peek_long_chain(&self, expr: &'a Expr) -> Peek<'_, 'a> {
         // The keys of the chain, innermost first; longer chains take the general path.
@@ -1001,7 +1001,7 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// Reads `.key` of what a peek found; [`Peek::Slow`] unless that is a hash of the data.
+/// Reads `.key` of what a peek found. Returns [`Peek::Slow`] unless that is a hash of the data.
 #[inline(always)]
 fn peek_key<'r, 'a>(target: Peek<'r, 'a>, key: &DotKey) -> Peek<'r, 'a> {
     let map = match target {

@@ -373,7 +373,8 @@ impl Number {
         self.add_aligned(other)
     }
 
-    /// [`Number::add`] for numbers of different scales or classes, or a sum beyond `i64`.
+    /// Adds numbers of different scales or classes, or whose sum exceeds `i64`, as
+    /// [`Number::add`] does.
     #[inline(never)]
     fn add_aligned(&self, other: &Number) -> Result<Number, NumberError> {
         if let (Some((a, sa)), Some((b, sb))) = (self.small_parts(), other.small_parts()) {
@@ -509,7 +510,7 @@ impl Number {
         self.compare_aligned(other)
     }
 
-    /// [`Number::compare`] for numbers of different scales or classes.
+    /// Compares numbers of different scales or classes, as [`Number::compare`] does.
     #[inline(never)]
     fn compare_aligned(&self, other: &Number) -> Result<Ordering, NumberError> {
         let (sa, sb) = (self.signum()?, other.signum()?);
