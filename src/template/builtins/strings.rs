@@ -15,6 +15,34 @@ use crate::template::val::{MatchList, Val};
 use crate::template::value::Value;
 
 impl<'a> Renderer<'a> {
+    /// Returns the groups of a `?matches` result: of the whole string for the result itself,
+    /// of one match for an item of it.
+    fn match_groups(&self, call: &'a BuiltInCall, target: &Val<'a>) -> R<Val<'a>> {
+        let groups: Vec<Option<Val<'a>>> = match target {
+            Val::Match(list, index) => list
+                .matches
+                .get(*index)
+                .map(|groups| groups.iter().map(|g| Some(group_text(g))).collect())
+                .unwrap_or_default(),
+            Val::Matches(list) if list.whole => {
+                list.whole_groups.iter().map(|g| Some(group_text(g))).collect()
+            }
+            // FreeMarker gives a sequence whose size is the group count and whose every item
+            // fails to read; sluice fails at once, so `?size` of it is an error here too.
+            Val::Matches(_) => {
+                return Err(error(
+                    ErrorKind::Evaluation,
+                    call.target.span,
+                    "failed to read the regular expression's match groups: it did not match the \
+                     whole string; list the matches with `<#list s?matches(re) as m>` and read \
+                     `m?groups`",
+                ));
+            }
+            other => return Err(self.wrong_target(call, "a result of ?matches", other)),
+        };
+        Ok(Renderer::owned_seq(groups))
+    }
+
     /// Evaluates the string built-ins.
     pub(super) fn string_builtin(
         &mut self,
@@ -32,6 +60,9 @@ impl<'a> Renderer<'a> {
             };
             error(kind, span, e.to_string())
         };
+        if call.builtin == BuiltIn::Groups {
+            return self.match_groups(call, &target);
+        }
         let s = self.string_operand(&target, call)?;
         let owned = |f: fn(&str, &mut String)| {
             let mut out = String::with_capacity(s.len() + 8);
@@ -267,24 +298,6 @@ impl<'a> Renderer<'a> {
                     matches,
                 }))
             }
-            BuiltIn::Groups => match &target {
-                Val::Match(list, index) => {
-                    let groups = list.matches.get(*index).cloned().unwrap_or_default();
-                    Renderer::owned_seq(
-                        groups
-                            .into_iter()
-                            .map(|g| Some(Val::Str(Cow::Owned(g.unwrap_or_default()))))
-                            .collect(),
-                    )
-                }
-                Val::Matches(list) => Renderer::owned_seq(
-                    list.whole_groups
-                        .iter()
-                        .map(|g| Some(Val::Str(Cow::Owned(g.clone().unwrap_or_default()))))
-                        .collect(),
-                ),
-                other => return Err(self.wrong_target(call, "a result of ?matches", other)),
-            },
             BuiltIn::EvalJson => {
                 let parsed = Value::from_json_str(&drop_bare_decimal_points(&s)).map_err(|e| {
                     error(
@@ -523,4 +536,9 @@ fn count_matches(s: &str, from: &str) -> usize {
         [byte] => s.matches(char::from(*byte)).count(),
         _ => s.matches(from).count(),
     }
+}
+
+/// Returns a group's text as a string value; a group that took no part in the match is empty.
+fn group_text<'a>(group: &Option<String>) -> Val<'a> {
+    Val::Str(Cow::Owned(group.clone().unwrap_or_default()))
 }
