@@ -375,6 +375,11 @@ impl<'a> Renderer<'a> {
         if matches!(builtin, B::Join | B::SeqContains | B::SeqIndexOf | B::SeqLastIndexOf) {
             self.eval_arguments_before_lazy_target(call)?;
         }
+        if matches!(builtin, B::Size | B::First | B::SeqContains | B::SeqIndexOf) {
+            if let Some(result) = self.lazy_sequence_builtin(call, span)? {
+                return Ok(result);
+            }
+        }
         // A type test of a variable or `.name` chain looks at the value in place.
         let peeked = if builtin.is_type_test() { self.peek(&call.target) } else { Peek::Slow };
         match peeked {

@@ -451,15 +451,29 @@ impl<'a> Renderer<'a> {
 
     /// `?filter`, `?map`, `?take_while` and `?drop_while` with a lambda.
     pub(super) fn lambda_builtin(&mut self, call: &'a BuiltInCall, span: Span) -> R<Val<'a>> {
+        let lambda_result = self.lambda_items(call, span, false)?;
+        Ok(Renderer::owned_seq(lambda_result.items))
+    }
+
+    /// Runs the lambda of `call` over its target's items. With `stop_at_failure`, a lambda
+    /// that fails on an item, or a `?map` lambda that gives a missing value, ends the run
+    /// without an error: the result holds the items before it and the failure.
+    fn lambda_items(
+        &mut self,
+        call: &'a BuiltInCall,
+        span: Span,
+        stop_at_failure: bool,
+    ) -> R<LambdaResult<'a>> {
         let target = self.eval(&call.target)?;
         let items = self.sequence_items(call, &target, span)?;
         let Some(ExprKind::Lambda(lambda)) = call.args.first().map(|a| &a.node) else {
             return Err(error(ErrorKind::Evaluation, span, "expected a lambda argument"));
         };
         let frame = lambda.frame as usize;
+        let source_len = items.len();
         let mut result = Vec::new();
         let mut dropping = true;
-        for item in items {
+        for (index, item) in items.into_iter().enumerate() {
             self.step(span)?;
             self.frames.truncate(frame);
             self.frames.push(Frame { item: item.clone(), ..Frame::default() });
@@ -469,7 +483,26 @@ impl<'a> Renderer<'a> {
                 self.eval_condition(&lambda.body, "the lambda").map(|b| Some(Val::Bool(b)))
             };
             self.frames.truncate(frame);
-            let outcome = outcome?;
+            // FreeMarker fails when a `?map` lambda gives a missing value, at the item where
+            // it happens.
+            let outcome = match outcome {
+                Ok(None) if call.builtin == BuiltIn::Map => Err(error(
+                    ErrorKind::Evaluation,
+                    lambda.body.span,
+                    format!(
+                        "the `?map` lambda gave a missing value for item {index}; give it a \
+                         default with `!`, or remove missing items with `?filter` first"
+                    ),
+                )),
+                other => other,
+            };
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                Err(failure) if stop_at_failure && failure.kind != ErrorKind::Limit => {
+                    return Ok(LambdaResult { items: result, source_len, failure: Some(failure) });
+                }
+                Err(failure) => return Err(failure),
+            };
             match call.builtin {
                 BuiltIn::Map => result.push(outcome),
                 BuiltIn::Filter => {
@@ -492,8 +525,70 @@ impl<'a> Renderer<'a> {
                 }
             }
         }
-        Ok(Renderer::owned_seq(result))
+        Ok(LambdaResult { items: result, source_len, failure: None })
     }
+
+    /// Evaluates `?size`, `?first`, `?seq_contains` or `?seq_index_of` of a `?map` or
+    /// `?filter` result; `Ok(None)` when the target is something else.
+    ///
+    /// FreeMarker computes such a result only as far as the consumer reads it, so a lambda
+    /// that fails on a later item is no error: `?size` of a `?map` result never runs the
+    /// lambda, and `?first` runs it on the first item only.
+    pub(super) fn lazy_sequence_builtin(
+        &mut self,
+        call: &'a BuiltInCall,
+        span: Span,
+    ) -> R<Option<Option<Val<'a>>>> {
+        let mut target = &call.target;
+        while let ExprKind::Paren(inner) = &target.node {
+            target = inner;
+        }
+        let ExprKind::BuiltIn(lambda_call) = &target.node else {
+            return Ok(None);
+        };
+        if !matches!(lambda_call.builtin, BuiltIn::Map | BuiltIn::Filter) {
+            return Ok(None);
+        }
+        let lambda_result = self.lambda_items(lambda_call, span, true)?;
+        let Some(failure) = lambda_result.failure else {
+            let target = Renderer::owned_seq(lambda_result.items);
+            return self.sequence_builtin(call, &target, span);
+        };
+        let read = match call.builtin {
+            BuiltIn::Size if lambda_call.builtin == BuiltIn::Map => {
+                Some(number(lambda_result.source_len as i64))
+            }
+            // With no item before the failing one, `?first` reads that item.
+            BuiltIn::First => match lambda_result.items.into_iter().next() {
+                Some(first) => first,
+                None => return Err(failure),
+            },
+            BuiltIn::SeqContains | BuiltIn::SeqIndexOf => {
+                let found =
+                    self.sequence_operation(call, lambda_result.items, span)?.and_then(|value| {
+                        match &value {
+                            Val::Bool(true) => Some(value),
+                            Val::Num(n) if n.to_index() >= 0 => Some(value),
+                            _ => None,
+                        }
+                    });
+                if found.is_none() {
+                    return Err(failure);
+                }
+                found
+            }
+            _ => return Err(failure),
+        };
+        Ok(Some(read))
+    }
+}
+
+/// The items a lambda built-in produced, and the failure that stopped it early.
+struct LambdaResult<'a> {
+    items: Vec<Option<Val<'a>>>,
+    /// The number of items of the sequence the lambda ran over.
+    source_len: usize,
+    failure: Option<Box<crate::template::eval::RenderError>>,
 }
 
 /// Returns the sort category of a value; `None` for values that cannot be sorted.
