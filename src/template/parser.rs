@@ -436,6 +436,17 @@ impl<'s> Parser<'s> {
             }
             rest = &tail[count.len()..];
         }
+        if let (Some(min), Some(max)) = (digits.min, digits.max) {
+            if min > max {
+                return Err(self.error_at(
+                    span,
+                    format!(
+                        "found invalid number format `{spec}`: the minimum of {min} fraction \
+                         digits is greater than the maximum of {max}"
+                    ),
+                ));
+            }
+        }
         Ok(digits)
     }
 
@@ -666,6 +677,10 @@ impl<'s> Parser<'s> {
 
     fn parse_sep(&mut self) -> PResult<ElementId> {
         let open = self.advance().span;
+        // FreeMarker 2.3.31 rejects the empty-element form `<#sep/>`.
+        if matches!(self.peek(), Token::EmptyTagEnd) {
+            return Err(self.unexpected("`>` closing the `<#sep` tag (`<#sep/>` is not allowed)"));
+        }
         self.expect_tag_end("sep")?;
         let frame = match self.iterators.last() {
             Some(context) if !context.wrapper => context.frame,
