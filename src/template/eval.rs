@@ -157,10 +157,19 @@ impl<'a> Renderer<'a> {
             Some(detail) => detail.clone(),
             None => {
                 let shown = self.source.get(error.span.range()).unwrap_or("value");
-                format!(
-                    "`{shown}` is missing or null; give a default with `{shown}!\"...\"` or \
-                     test it with `{shown}??`"
-                )
+                let range = error.span.range();
+                match self.source.get(range.start..chain_end(self.source, range.end)) {
+                    // `!` and `??` after a later step cover only that step.
+                    Some(chain) if chain.len() > shown.len() => format!(
+                        "`{shown}` is missing or null, so `{chain}` cannot be read; give the \
+                         whole chain a default with `({chain})!\"...\"` or test it with \
+                         `({chain})??`"
+                    ),
+                    _ => format!(
+                        "`{shown}` is missing or null; give a default with `{shown}!\"...\"` or \
+                         test it with `{shown}??`"
+                    ),
+                }
             }
         };
         TemplateError::new(error.kind, self.name, self.source, error.span.range(), detail)
@@ -642,7 +651,19 @@ impl<'a> Renderer<'a> {
 
     fn render_list(&mut self, list: &'a List, out: &mut String) -> R<Flow> {
         self.step(list.source.span)?;
-        let value = self.eval(&list.source)?;
+        let value = self.eval(&list.source).map_err(|mut e| {
+            if e.kind == ErrorKind::MissingValue
+                && e.detail.is_none()
+                && e.span == list.source.span
+            {
+                let shown = self.source.get(e.span.range()).unwrap_or("the listed value");
+                e.detail = Some(format!(
+                    "`{shown}` is missing or null; list nothing for it with `<#list {shown}! as \
+                     x>` or test it with `{shown}??`"
+                ));
+            }
+            e
+        })?;
         let frame = list.frame as usize;
         let Some(binding) = list.binding else {
             // `<#list xs>...<#items as x>...</#items>...</#list>`: the body runs once.
@@ -900,7 +921,30 @@ impl<'a> Renderer<'a> {
         // FreeMarker reads the current value of `<#assign x += …>` only from the template's
         // own variables and that of `<#global x += …>` only from the globals: a variable of
         // the data model or of the other scope counts as missing.
-        Err(self.missing(target.span))
+        let shown = self.source.get(target.span.range()).unwrap_or("the variable");
+        let in_other_scope =
+            if target.global { self.assigned[slot].is_some() } else { self.global(slot).is_some() };
+        let detail = if in_other_scope && target.global {
+            format!(
+                "`{shown}` is an `<#assign>` variable, and `<#global>` updates only variables \
+                 set with `<#global>`; write `<#assign>` to update it"
+            )
+        } else if in_other_scope {
+            format!(
+                "`{shown}` is a `<#global>` variable, and `<#assign>` updates only variables \
+                 set with `<#assign>`; write `<#global>` to update it"
+            )
+        } else {
+            format!(
+                "`{shown}` has no value to update; set it first, for example with \
+                 `<#assign {shown} = 0>`"
+            )
+        };
+        Err(Box::new(RenderError {
+            kind: ErrorKind::MissingValue,
+            span: target.span,
+            detail: Some(detail),
+        }))
     }
 
     fn store(&mut self, target: &AssignTarget, value: Val<'a>) {
@@ -936,6 +980,28 @@ impl<'a> Renderer<'a> {
             other => return Err(self.expected(value.span, "`<#setting>`", "a string", other)),
         };
         self.settings.set(setting, &text).map_err(|e| error(ErrorKind::Evaluation, value.span, e))
+    }
+}
+
+/// Returns the end of the `.name` and `[...]` steps that follow position `end` of `source`.
+fn chain_end(source: &str, mut end: usize) -> usize {
+    let bytes = source.as_bytes();
+    loop {
+        match bytes.get(end) {
+            Some(b'.') if bytes.get(end + 1).is_some_and(|b| *b != b'.') => {
+                end += 1;
+                while bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+                    end += 1;
+                }
+            }
+            Some(b'[') => {
+                let Some(close) = source[end..].find(']') else {
+                    return end;
+                };
+                end += close + 1;
+            }
+            _ => return end,
+        }
     }
 }
 
