@@ -1046,7 +1046,16 @@ impl<'a> Translator<'a> {
     /// Appends a class range, adding the other case of its ASCII letters in case-insensitive
     /// mode.
     fn push_class_range(&self, low: char, high: char, out: &mut String) {
-        push_range(low, high, out);
+        if low == ':' && high == ':' && out.ends_with('[') {
+            // Java has no POSIX bracket classes, so `[[:alpha:]]` contains the characters
+            // `:alph`. The `regex` crate reads a nested class that starts with `[:NAME:]` as
+            // a POSIX class, and `fancy_regex` turns every escaped `:` back into a bare one.
+            // Written as the range `:-:`, the colon makes the crate look for a class named
+            // `-`, which does not exist, so it reads an ordinary nested class.
+            out.push_str(":-:");
+        } else {
+            push_range(low, high, out);
+        }
         if !self.mode.case_insensitive {
             return;
         }
