@@ -1046,7 +1046,16 @@ impl<'a> Translator<'a> {
     /// Appends a class range, adding the other case of its ASCII letters in case-insensitive
     /// mode.
     fn push_class_range(&self, low: char, high: char, out: &mut String) {
-        push_range(low, high, out);
+        if low == ':' && high == ':' && out.ends_with('[') {
+            // Java has no POSIX bracket classes, so `[[:alpha:]]` contains the characters
+            // `:alph`. The `regex` crate reads a nested class that starts with `[:NAME:]` as
+            // a POSIX class, and `fancy_regex` turns every escaped `:` back into a bare one.
+            // Written as the range `:-:`, the colon makes the crate look for a class named
+            // `-`, which does not exist, so it reads an ordinary nested class.
+            out.push_str(":-:");
+        } else {
+            push_range(low, high, out);
+        }
         if !self.mode.case_insensitive {
             return;
         }
@@ -1189,11 +1198,7 @@ impl<'a> Translator<'a> {
                     self.pos += 1;
                     letter.to_string()
                 };
-                if self.mode.case_insensitive && matches!(name.as_str(), "Lower" | "Upper") {
-                    return Err(self
-                        .unsupported("\\p{Lower} and \\p{Upper} with case-insensitive matching"));
-                }
-                let body = property_class(&name)
+                let body = property_class(&name, self.mode.case_insensitive)
                     .ok_or_else(|| self.unsupported(format!("the property \\p{{{name}}}")))?;
                 class(&body, c == 'P')
             }
@@ -1297,7 +1302,16 @@ fn push_range(low: char, high: char, out: &mut String) {
 }
 
 /// Returns the class body for a Java property name, or `None` when it is not supported.
-fn property_class(name: &str) -> Option<String> {
+///
+/// With `case_insensitive`, the case properties match letters of any case, because Java 17's
+/// `Pattern` widens them under `CASE_INSENSITIVE` (see [`case_insensitive_property_class`]).
+/// `\P{..}` and `[^..]` negate the widened class.
+fn property_class(name: &str, case_insensitive: bool) -> Option<String> {
+    if case_insensitive {
+        if let Some(widened) = case_insensitive_property_class(name) {
+            return Some(widened.to_owned());
+        }
+    }
     let ascii = match name {
         "Lower" => "a-z",
         "Upper" => "A-Z",
@@ -1327,18 +1341,31 @@ fn property_class(name: &str) -> Option<String> {
     if CATEGORIES.contains(&category) {
         return Some(format!(r"\p{{{category}}}"));
     }
+    // Java's `Character.isLowerCase`, `isUpperCase` and `isTitleCase`.
+    let java_case = match name {
+        "javaLowerCase" => Some("Lowercase"),
+        "javaUpperCase" => Some("Uppercase"),
+        "javaTitleCase" => Some("Lt"),
+        _ => None,
+    };
+    if let Some(property) = java_case {
+        return Some(format!(r"\p{{{property}}}"));
+    }
     // Binary properties and scripts after `Is`, with the names Java accepts.
     let rest = name.strip_prefix("Is")?;
-    let property = match rest.to_ascii_lowercase().replace(['_', ' '], "").as_str() {
+    // Java 17 compares these names ignoring case and accepts an underscore only in the two
+    // spellings below, so `IsWhite_Space` is valid and `Is_Uppercase` is not.
+    let property = match rest.to_ascii_lowercase().as_str() {
         "alphabetic" => "Alphabetic",
         "letter" => "L",
         "digit" => "Nd",
         "uppercase" => "Uppercase",
         "lowercase" => "Lowercase",
-        "whitespace" => "White_Space",
+        "titlecase" => "Lt",
+        "whitespace" | "white_space" => "White_Space",
         "punctuation" => "P",
         "control" => "Cc",
-        "hexdigit" => "Hex_Digit",
+        "hexdigit" | "hex_digit" => "Hex_Digit",
         "ideographic" => "Ideographic",
         "latin" => "Latin",
         "greek" => "Greek",
@@ -1354,6 +1381,34 @@ fn property_class(name: &str) -> Option<String> {
         _ => return None,
     };
     Some(format!(r"\p{{{property}}}"))
+}
+
+/// Returns the class body that a case property matches under Java's `CASE_INSENSITIVE`, or
+/// `None` when `name` is not one that Java widens.
+///
+/// `\p{Lower}` and `\p{Upper}` become `[a-zA-Z]`. `\p{Lu}`, `\p{Ll}` and `\p{Lt}`, with or
+/// without `Is`, become the union of the three categories. `\p{IsUppercase}`,
+/// `\p{IsLowercase}`, `\p{IsTitlecase}` and the three `\p{javaXCase}` classes become the union
+/// of the Uppercase and Lowercase properties and `Lt`.
+fn case_insensitive_property_class(name: &str) -> Option<&'static str> {
+    let category = name.strip_prefix("Is").unwrap_or(name);
+    if name == "Lower" || name == "Upper" {
+        // `Pattern` widens these POSIX classes to ASCII letters only, so `é` stays unmatched.
+        return Some("a-zA-Z");
+    }
+    if matches!(category, "Lu" | "Ll" | "Lt") {
+        return Some(r"\p{Lu}\p{Ll}\p{Lt}");
+    }
+    let java_case = matches!(name, "javaLowerCase" | "javaUpperCase" | "javaTitleCase");
+    let binary = name.strip_prefix("Is").is_some_and(|rest| {
+        matches!(
+            rest.to_ascii_lowercase().as_str(),
+            "uppercase" | "lowercase" | "titlecase"
+        )
+    });
+    // `Character.isUpperCase` and `isLowerCase` also take the letters and symbols with the
+    // `Other_Uppercase` and `Other_Lowercase` properties, such as `ª` and `Ⓐ`.
+    (java_case || binary).then_some(r"\p{Uppercase}\p{Lowercase}\p{Lt}")
 }
 
 /// Appends `c` as a literal outside a class.
