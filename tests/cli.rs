@@ -109,6 +109,17 @@ fn render_error_shows_the_line_with_a_caret() {
 }
 
 #[test]
+fn render_gives_empty_mapped_hashes_by_default() {
+    let template = "${mappedFields?size} ${mappedProperties?size} ${parameters?size}";
+    let output = render_text(template, r#"{"input": {}}"#);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "0 0 0");
+
+    let output = render_text(template, r#"{"input": {}, "mappedFields": {"a": 1}}"#);
+    assert_eq!(text(&output.stdout), "1 0 0", "the data file's own hash is kept");
+}
+
+#[test]
 fn render_rejects_data_that_is_not_an_object() {
     let output = render_text("x", "[1, 2]");
     assert_eq!(output.status.code(), Some(2));

@@ -40,7 +40,15 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_PROBLEMS));
         }
     };
-    let vars: Vec<(&str, &Value)> = root.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    // `serve` always passes these three hashes, empty when a destination sets none, so a
+    // template that reads them renders offline as it would there.
+    let empty = Value::Hash(Default::default());
+    let mut vars: Vec<(&str, &Value)> = root.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    for name in ["parameters", "mappedFields", "mappedProperties"] {
+        if !root.contains_key(name) {
+            vars.push((name, &empty));
+        }
+    }
     match template.render(&vars) {
         Ok(output) => {
             print_stdout(&output)?;
