@@ -1,8 +1,10 @@
 //! Checks the errors of `<#setting locale=...>` where the renderer lacks Java's data for a
 //! locale: it stops with an error naming the locale instead of printing something FreeMarker
-//! would not. The formatting cases are in `tests/template-inputs/oracle/locales.jsonl`.
+//! would not. The formatting cases are in `tests/template-inputs/oracle/locales.jsonl`. Also
+//! checks that such values, and the other `<#setting>` values the renderer can't apply, are
+//! rejected at compile time when they are string literals.
 
-use sluice::template::{Template, Value};
+use sluice::template::{ErrorKind, Template, Value};
 
 fn render(source: &str) -> Result<String, String> {
     let data = Value::from_json_str(r#"{"t": 1700000000123, "s": ["b", "a"], "n": 1234.5}"#)
@@ -59,4 +61,62 @@ fn en_us_again_restores_formats() {
         .unwrap(),
         "1.234,50 1,234.50"
     );
+}
+
+#[test]
+fn literal_setting_values_rejected_at_compile() {
+    let cases = [
+        (r#"<#setting locale="de-DE">"#, "\"de-DE\"", "de_DE"),
+        (r#"<#setting number_format="0.##E0">"#, "\"0.##E0\"", "without `E`"),
+        (r#"<#setting number_format="0.##;; roundingMode=up">"#, "roundingMode=up", "remove them"),
+        (r#"<#setting number_format=("0.0.0")>"#, "\"0.0.0\"", "decimal point"),
+        (r#"<#setting boolean_format="yes">"#, "\"yes\"", "separated by a comma"),
+        (r#"<#setting date_format="iso xyz">"#, "\"iso xyz\"", "Unexpected character"),
+        (r#"<#setting output_encoding="ISO-8859-1">"#, "\"ISO-8859-1\"", "UTF-8"),
+    ];
+    for (setting, value, advice) in cases {
+        // The setting sits on line 2, in a branch that never runs.
+        let source = format!("ok\n<#if false>{setting}</#if>");
+        let error = match Template::compile("settings.ftl", &source) {
+            Ok(_) => panic!("{setting} compiled, expected a compile error"),
+            Err(error) => error,
+        };
+        let value_column = setting.find('=').unwrap() + 2 + "<#if false>".len();
+        assert_eq!(error.kind(), ErrorKind::Syntax, "{setting}: {error}");
+        assert_eq!(error.line(), 2, "{setting}: {error}");
+        assert_eq!(error.column(), value_column, "{setting}: {error}");
+        assert!(error.detail().contains(value), "{setting}: {error} should name {value}");
+        assert!(error.detail().contains(advice), "{setting}: {error} should contain {advice:?}");
+    }
+}
+
+#[test]
+fn setting_expressions_checked_at_render() {
+    let template =
+        Template::compile("settings.ftl", r#"<#assign l = "de-DE"><#setting locale=l>ok"#)
+            .expect("an expression value compiles");
+    let error = template.render(&[]).expect_err("the locale can't be applied");
+    assert_eq!(error.kind(), ErrorKind::Evaluation);
+    assert!(error.detail().contains("\"de-DE\""), "{error}");
+}
+
+#[test]
+fn applicable_literal_settings_compile() {
+    // Java falls back to GMT for an unknown time zone name, and so does the renderer.
+    assert_eq!(
+        render(r#"<#setting time_zone="Mars/Olympus">${t?number_to_datetime?string("HH:mm z")}"#)
+            .unwrap(),
+        "22:13 GMT"
+    );
+    assert_eq!(render(r#"<#setting number_format="">${n}"#).unwrap(), "1,234.5");
+    assert_eq!(render(r#"<#setting number_format="0;0">${-n}"#).unwrap(), "-1234");
+    assert_eq!(
+        render(r#"<#setting locale="de_DE"><#setting number_format="number">${n}"#).unwrap(),
+        "1.234,5"
+    );
+    assert_eq!(
+        render(r#"<#setting date_format=""><#setting boolean_format="c">${true}"#).unwrap(),
+        "true"
+    );
+    assert_eq!(render(r#"<#setting url_escaping_charset="utf-8">ok"#).unwrap(), "ok");
 }

@@ -897,7 +897,8 @@ impl NumberFormat {
 pub struct FormatSpec {
     positive_prefix: String,
     positive_suffix: String,
-    /// Prefix and suffix of negative numbers; `None` means `-` before the positive prefix.
+    /// Prefix and suffix of negative numbers. `None` means `-` before the positive prefix, which
+    /// Java uses without a negative subpattern or when its affixes equal the positive ones.
     negative_affixes: Option<(String, String)>,
     min_integer_digits: u32,
     /// Digits per group; `None` without grouping.
@@ -961,6 +962,17 @@ impl FormatSpec {
             pattern: pattern.to_owned(),
             reason: reason.to_owned(),
         };
+        if pattern.is_empty() {
+            // Java's `applyPattern("")` keeps the defaults of `DecimalFormat`: grouping by 3,
+            // no minimum of integer digits and no maximum of fraction digits.
+            return Ok(FormatSpec {
+                min_integer_digits: 0,
+                grouping: Some(3),
+                max_fraction_digits: u32::MAX,
+                locale,
+                ..FormatSpec::computer()
+            });
+        }
         let (positive, negative) = split_subpatterns(pattern).map_err(invalid)?;
         let parsed = parse_subpattern(positive, locale).map_err(invalid)?;
         let mut spec = FormatSpec {
@@ -979,8 +991,13 @@ impl FormatSpec {
         };
         if let Some(negative) = negative {
             let parsed_negative = parse_subpattern(negative, locale).map_err(invalid)?;
-            // Java takes only the affixes of the negative subpattern.
-            spec.negative_affixes = Some((parsed_negative.prefix, parsed_negative.suffix));
+            // Java takes only the affixes of the negative subpattern, and ignores them when
+            // they are written the same as the positive ones, so `0;0` still prints `-5`.
+            let same_affixes = parsed_negative.prefix_pattern == parsed.prefix_pattern
+                && parsed_negative.suffix_pattern == parsed.suffix_pattern;
+            if !same_affixes {
+                spec.negative_affixes = Some((parsed_negative.prefix, parsed_negative.suffix));
+            }
         }
         Ok(spec)
     }
@@ -1113,6 +1130,11 @@ impl FormatSpec {
 struct Subpattern {
     prefix: String,
     suffix: String,
+    /// The prefix and suffix as Java's `DecimalFormat` stores them before expanding symbols.
+    /// An unquoted `%`, `‰`, `¤` or `-` becomes `'` followed by the character, a literal quote
+    /// becomes `''`, and any other character, quoted or not, stays as it is.
+    prefix_pattern: String,
+    suffix_pattern: String,
     min_integer_digits: u32,
     grouping: Option<u32>,
     min_fraction_digits: u32,
@@ -1130,9 +1152,9 @@ fn split_subpatterns(pattern: &str) -> Result<(&str, Option<&str>), &'static str
             ';' if !quoted => {
                 let rest = &pattern[i + 1..];
                 if rest.contains(';') {
-                    return Err(
-                        "FreeMarker's extended pattern options after a second `;` are not supported",
-                    );
+                    return Err("FreeMarker's extended options after a second `;` (as in \
+                         `0.##;; roundingMode=up`) are not supported; remove them, and the \
+                         pattern rounds half-even");
                 }
                 return Ok((&pattern[..i], if rest.is_empty() { None } else { Some(rest) }));
             }
@@ -1152,6 +1174,8 @@ fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'stati
     let mut phase = 0;
     let mut prefix = String::new();
     let mut suffix = String::new();
+    let mut prefix_pattern = String::new();
+    let mut suffix_pattern = String::new();
     let mut multiplier_exponent = 0;
     // `#` before the first `0`, the `0`s, `#` after them, as Java counts them.
     let (mut left, mut zeros, mut right) = (0u32, 0u32, 0u32);
@@ -1195,7 +1219,10 @@ fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'stati
                     continue;
                 }
                 'E' => {
-                    return Err("scientific notation (`E`) is not supported; use a plain pattern");
+                    return Err(
+                        "scientific notation (`E`) is not supported; write the pattern without \
+                         `E`, such as `0.###`",
+                    );
                 }
                 _ => phase = 2,
             }
@@ -1217,12 +1244,17 @@ fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'stati
         if phase == 2 && matches!(c, '#' | '0' | ',' | '.') {
             return Err("a digit placeholder may not appear in the suffix; quote it as '0'");
         }
-        let target = if phase == 0 { &mut prefix } else { &mut suffix };
+        let (target, target_pattern) = if phase == 0 {
+            (&mut prefix, &mut prefix_pattern)
+        } else {
+            (&mut suffix, &mut suffix_pattern)
+        };
         match c {
             '\'' => {
                 if chars.peek() == Some(&'\'') {
                     chars.next();
                     target.push('\'');
+                    target_pattern.push_str("''");
                     continue;
                 }
                 loop {
@@ -1233,9 +1265,13 @@ fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'stati
                         Some('\'') if chars.peek() == Some(&'\'') => {
                             chars.next();
                             target.push('\'');
+                            target_pattern.push_str("''");
                         }
                         Some('\'') => break,
-                        Some(quoted) => target.push(quoted),
+                        Some(quoted) => {
+                            target.push(quoted);
+                            target_pattern.push(quoted);
+                        }
                     }
                 }
             }
@@ -1245,18 +1281,28 @@ fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'stati
                 }
                 multiplier_exponent = if c == '%' { 2 } else { 3 };
                 target.push(if c == '%' { symbols.percent } else { symbols.per_mille });
+                target_pattern.push('\'');
+                target_pattern.push(c);
             }
             '\u{a4}' => {
+                target_pattern.push_str("'\u{a4}");
                 if chars.peek() == Some(&'\u{a4}') {
                     chars.next();
                     target.push_str(symbols.currency_code);
+                    target_pattern.push('\u{a4}');
                 } else {
                     target.push_str(symbols.currency_symbol);
                 }
             }
             // An unquoted `-` in an affix is the locale's minus sign.
-            '-' => target.push(symbols.minus),
-            _ => target.push(c),
+            '-' => {
+                target.push(symbols.minus);
+                target_pattern.push_str("'-");
+            }
+            _ => {
+                target.push(c);
+                target_pattern.push(c);
+            }
         }
     }
 
@@ -1286,6 +1332,8 @@ fn parse_subpattern(pattern: &str, locale: Locale) -> Result<Subpattern, &'stati
     Ok(Subpattern {
         prefix,
         suffix,
+        prefix_pattern,
+        suffix_pattern,
         min_integer_digits: effective_position - left,
         grouping: grouping_count,
         min_fraction_digits: decimal_position.map_or(0, |p| (left + zeros).saturating_sub(p)),
@@ -1825,6 +1873,36 @@ mod tests {
             ("0.5", "0.0;", Ok("0.5")),
             ("12", "##", Ok("12")),
             ("0.05", "#%", Ok("5%")),
+            // A negative subpattern written with the positive affixes is ignored.
+            ("-5", "0;0", Ok("-5")),
+            ("-0.4", "0;0", Ok("-0")),
+            ("-1234.5", "#,##0.00;#,##0.00", Ok("-1,234.50")),
+            ("-5", "a0b;a0b", Ok("-a5b")),
+            ("-5", "'a'0b;a0b", Ok("-a5b")),
+            ("-5", "-0;-0", Ok("--5")),
+            ("-5", "'-'0;-0", Ok("-5")),
+            ("-0.05", "0%;0%", Ok("-5%")),
+            ("-0.05", "0%;0'%'", Ok("5%")),
+            ("-5", "0 o''clock;0 o''clock", Ok("-5 o'clock")),
+            ("-5", "¤¤0;¤0", Ok("$5")),
+            ("-5", "¤¤0;¤¤0", Ok("-USD5")),
+            // An empty pattern groups by 3 and has no digit minimums or fraction maximum.
+            ("1234.5", "", Ok("1,234.5")),
+            ("-0.5", "", Ok("-.5")),
+            ("1234567.891", "", Ok("1,234,567.891")),
+            ("0.0005", "", Ok(".0005")),
+            ("0", "", Ok("0")),
+            ("-0.0", "", Ok("0")),
+            ("100.000", "", Ok("100")),
+            ("1e30", "", Ok("1,000,000,000,000,000,000,000,000,000,000")),
+            ("1e-30", "", Ok(".000000000000000000000000000001")),
+            ("-1.5e-25", "", Ok("-.00000000000000000000000015")),
+            ("-9223372036854775808", "", Ok("-9,223,372,036,854,775,808")),
+            (
+                "123456789012345678901234567890.123456789",
+                "",
+                Ok("123,456,789,012,345,678,901,234,567,890.123456789"),
+            ),
         ];
         let mut failures = Vec::new();
         for (literal, pattern, expected) in cases {

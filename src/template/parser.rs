@@ -3,8 +3,8 @@
 //! Everything that can be checked without data is checked here, so a template that compiles
 //! can only fail at render time because of its data: directive nesting and end tags, built-in
 //! names and argument counts, loop-variable built-ins, `#break`/`#continue`/`#sep` placement,
-//! the naming convention (snake_case and camelCase may not be mixed), setting names and
-//! constructs outside the supported subset.
+//! the naming convention (snake_case and camelCase may not be mixed), setting names, setting
+//! values written as string literals, and constructs outside the supported subset.
 
 use std::collections::HashMap;
 
@@ -15,6 +15,7 @@ use super::ast::{
 use super::builtins::{self, Arity, BuiltIn};
 use super::error::{ErrorKind, TemplateError};
 use super::lexer::{self, LineIndex};
+use super::settings::Settings;
 use super::token::{Span, Spanned, Token};
 use super::whitespace::{ElementId, ElementKind, ElementTree};
 
@@ -945,12 +946,31 @@ impl<'s> Parser<'s> {
         };
         self.expect(&Token::Assign, "`=` after the setting name")?;
         let value = self.parse_expression()?;
+        self.check_setting_literal(setting, &name, &value)?;
         let end = self.expect_tag_end("setting")?;
         Ok(self.tree.add(
             ElementKind::Setting(setting, Some(value)),
             self.begin_of(open),
             self.end_line_of(end),
         ))
+    }
+
+    /// Rejects a string literal that `<#setting>` cannot apply, such as an unsupported locale
+    /// or number pattern, so that the template fails to compile instead of failing every
+    /// render. A value computed by an expression is checked when the render reaches it.
+    fn check_setting_literal(&self, setting: Setting, name: &str, value: &Expr) -> PResult<()> {
+        let mut literal = value;
+        while let ExprKind::Paren(inner) = &literal.node {
+            literal = inner;
+        }
+        let ExprKind::Str(text) = &literal.node else {
+            return Ok(());
+        };
+        // Whether a value applies depends on no other setting: the locale changes only the
+        // symbols of a number format, never whether its pattern is valid.
+        Settings::default().set(setting, text).map_err(|reason| {
+            self.error_at(value.span, format!("invalid value for setting `{name}`: {reason}"))
+        })
     }
 
     fn parse_stop(&mut self) -> PResult<ElementId> {

@@ -80,7 +80,8 @@ impl Settings {
             Setting::UrlEscapingCharset | Setting::OutputEncoding => {
                 if !value.eq_ignore_ascii_case("UTF-8") {
                     return Err(format!(
-                        "charset {value:?} is not supported; request bodies are UTF-8"
+                        "charset {value:?} is not supported because request bodies are UTF-8; \
+                         set \"UTF-8\" or remove this setting"
                     ));
                 }
             }
