@@ -457,7 +457,7 @@ impl<'a> Renderer<'a> {
 
     /// Runs the lambda of `call` over its target's items. With `stop_at_failure`, a lambda
     /// that fails on an item, or a `?map` lambda that gives a missing value, ends the run
-    /// without an error: the result holds the items before it and the failure.
+    /// without an error, and the result contains the items before it and the failure.
     fn lambda_items(
         &mut self,
         call: &'a BuiltInCall,
@@ -532,7 +532,7 @@ impl<'a> Renderer<'a> {
     /// `?filter` result; `Ok(None)` when the target is something else.
     ///
     /// FreeMarker computes such a result only as far as the consumer reads it, so a lambda
-    /// that fails on a later item is no error: `?size` of a `?map` result never runs the
+    /// that fails on a later item is no error. `?size` of a `?map` result never runs the
     /// lambda, and `?first` runs it on the first item only.
     pub(super) fn lazy_sequence_builtin(
         &mut self,

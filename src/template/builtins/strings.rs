@@ -27,8 +27,8 @@ impl<'a> Renderer<'a> {
             Val::Matches(list) if list.whole => {
                 list.whole_groups.iter().map(|g| Some(group_text(g))).collect()
             }
-            // FreeMarker gives a sequence whose size is the group count and whose every item
-            // fails to read; sluice fails at once, so `?size` of it is an error here too.
+            // FreeMarker gives a sequence of the group count whose every item fails to read.
+            // sluice fails at once, so `?size` of it is an error here too.
             Val::Matches(_) => {
                 return Err(error(
                     ErrorKind::Evaluation,
