@@ -420,12 +420,15 @@ impl<'s> Parser<'s> {
         let mut digits = NumberDigits::default();
         let mut rest = spec.as_str();
         while !rest.is_empty() {
-            let (letter, tail) = rest.split_at(1);
+            // The name may hold any letter, so split off one character, not one byte.
+            let mut chars = rest.chars();
+            let letter = chars.next();
+            let tail = chars.as_str();
             let count: String = tail.chars().take_while(|c| c.is_ascii_digit()).collect();
             let value = count.parse::<u8>().ok().filter(|_| !count.is_empty());
             match (letter, value) {
-                ("m", Some(n)) if digits.min.is_none() => digits.min = Some(n),
-                ("M", Some(n)) if digits.max.is_none() => digits.max = Some(n),
+                (Some('m'), Some(n)) if digits.min.is_none() => digits.min = Some(n),
+                (Some('M'), Some(n)) if digits.max.is_none() => digits.max = Some(n),
                 _ => {
                     return Err(self.error_at(
                         span,
